@@ -1,0 +1,38 @@
+//! Every size, count and length limit that ak enforces, in one place.
+//!
+//! Each limit is inclusive: a value exactly at the limit is accepted and one past it is rejected
+//! with a [`ValidationError`](crate::ValidationError). Tests exercise every limit at and past its edge.
+
+/// Longest key name, in characters (a name must also be non-empty and free of control characters).
+pub const MAX_NAME_CHARS: usize = 256;
+/// Longest description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 1024;
+/// Longest identifier, in characters: key ids, role names, tenant ids, user ids and `createdBy`.
+pub const MAX_ID_CHARS: usize = 128;
+/// Most role names in one list (project roles, or the roles of one tenant).
+pub const MAX_ROLES: usize = 64;
+/// Most tenants one key may belong to.
+pub const MAX_TENANTS: usize = 64;
+/// Largest serialized size of a key's `customClaims` object, in bytes of compact JSON.
+pub const MAX_CUSTOM_CLAIMS_BYTES: usize = 8 * 1024;
+/// Largest serialized size of a key's `customAttributes` object, in bytes of compact JSON.
+pub const MAX_CUSTOM_ATTRIBUTES_BYTES: usize = 8 * 1024;
+/// Most entries in a key's `permittedIps` list.
+pub const MAX_PERMITTED_IPS: usize = 100;
+/// Most ids in one batch activate, deactivate or delete.
+pub const MAX_BATCH_IDS: usize = 1000;
+/// Largest page a search returns; also the default when no limit is given.
+pub const MAX_PAGE_SIZE: u32 = 1000;
+/// Page size used when a search gives no limit.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// Longest search text, in characters.
+pub const MAX_SEARCH_TEXT_CHARS: usize = 256;
+/// Latest accepted `expireTime` (Unix seconds): `i32::MAX`, because Descope's Go SDK decodes
+/// `expireTime` into an `int32` and a larger value would break its clients.
+pub const MAX_EXPIRE_TIME: i64 = i32::MAX as i64;
+/// Longest grace period a rotation may give the previous secret, in seconds (7 days).
+pub const MAX_ROTATION_GRACE_SECS: u64 = 7 * 24 * 3600;
+/// Longest presented access key accepted for parsing, in bytes; longer input is rejected unread.
+pub const MAX_PRESENTED_KEY_BYTES: usize = 256;
+/// Longest cleartext prefix, in characters (lowercase ASCII letters and digits only).
+pub const MAX_PREFIX_CHARS: usize = 16;

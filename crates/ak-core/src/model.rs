@@ -1,0 +1,164 @@
+//! The access-key domain model, with Descope's JSON names (camelCase) and semantics.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Whether a key may be used. New keys are [`KeyStatus::Active`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    /// The key authenticates (if also unexpired and permitted).
+    #[default]
+    Active,
+    /// The key is revoked until activated again; it never yields a token.
+    Inactive,
+}
+
+impl KeyStatus {
+    /// The wire name: `"active"` or `"inactive"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+        }
+    }
+
+    /// Parses the wire name; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "active" => Some(Self::Active),
+            "inactive" => Some(Self::Inactive),
+            _ => None,
+        }
+    }
+}
+
+/// A tenant a key belongs to, with the key's roles in that tenant (Descope's `AssociatedTenant`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyTenant {
+    /// The tenant's id.
+    pub tenant_id: String,
+    /// The key's role names within this tenant.
+    #[serde(default, deserialize_with = "crate::wire::null_as_default")]
+    pub role_names: Vec<String>,
+}
+
+impl KeyTenant {
+    /// A tenant association with the given roles.
+    pub fn new(
+        tenant_id: impl Into<String>,
+        role_names: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            tenant_id: tenant_id.into(),
+            role_names: role_names.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// An access key as it is shown to administrators (Descope's `AccessKeyResponse`).
+///
+/// It never holds the secret. Times are Unix seconds; `expireTime` is `0` on the wire when the key
+/// never expires, and `boundUserId` is `""` when the key is not bound to a user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessKey {
+    /// Public, unique, unguessable id; also the `sub` of the tokens it yields.
+    pub id: String,
+    /// Human-readable name.
+    pub name: String,
+    /// Free-text description (`""` when none).
+    #[serde(default)]
+    pub description: String,
+    /// Project-level role names, used when the key has no tenants.
+    #[serde(default)]
+    pub role_names: Vec<String>,
+    /// Tenants and the key's roles in each; mutually exclusive with `role_names`.
+    #[serde(default)]
+    pub key_tenants: Vec<KeyTenant>,
+    /// Active or inactive.
+    pub status: KeyStatus,
+    /// When the key was created (Unix seconds).
+    pub created_time: i64,
+    /// When the key expires (Unix seconds); `None` means never (`0` on the wire).
+    #[serde(default, with = "crate::wire::zero_is_none")]
+    pub expire_time: Option<i64>,
+    /// Who created the key (`""` when unknown).
+    #[serde(default)]
+    pub created_by: String,
+    /// The user the key is bound to, if any (`""` on the wire when none).
+    #[serde(default, with = "crate::wire::empty_is_none")]
+    pub bound_user_id: Option<String>,
+    /// Claims placed at the top level of every token this key yields.
+    #[serde(default)]
+    pub custom_claims: Map<String, Value>,
+    /// The application's own attributes, searchable, never put in tokens.
+    #[serde(default)]
+    pub custom_attributes: Map<String, Value>,
+    /// IP addresses and CIDR ranges allowed to use the key; empty means any address.
+    #[serde(default)]
+    pub permitted_ips: Vec<String>,
+}
+
+impl AccessKey {
+    /// True when the key has an expiry and `now` has reached it.
+    pub fn is_expired_at(&self, now: i64) -> bool {
+        self.expire_time.is_some_and(|expiry| now >= expiry)
+    }
+
+    /// The ids of the key's tenants, in the key's order.
+    pub fn tenant_ids(&self) -> impl Iterator<Item = &str> {
+        self.key_tenants.iter().map(|tenant| tenant.tenant_id.as_str())
+    }
+}
+
+/// The previous secret of a rotated key, still accepted until `valid_until`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraceSecret {
+    /// Argon2id PHC string of the previous secret.
+    pub secret_hash: String,
+    /// The previous secret is refused from this instant on (Unix seconds).
+    pub valid_until: i64,
+}
+
+/// What a [`KeyStore`](crate::KeyStore) persists for one key: the public key, the hash of its
+/// secret, and the record version used for compare-and-swap updates.
+///
+/// The hashes are argon2id PHC strings of 256-bit random secrets: not secret themselves, but they
+/// are still left out of `Debug` output to keep logs small and boring.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyRecord {
+    /// The key as administrators see it.
+    pub key: AccessKey,
+    /// Argon2id PHC string of the current secret.
+    pub secret_hash: String,
+    /// The previous secret during a rotation grace period.
+    #[serde(default)]
+    pub previous_secret: Option<GraceSecret>,
+    /// Record version; every successful write increments it.
+    pub version: u64,
+}
+
+impl KeyRecord {
+    /// The record's key id.
+    pub fn id(&self) -> &str {
+        &self.key.id
+    }
+}
+
+impl std::fmt::Debug for KeyRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRecord")
+            .field("key", &self.key)
+            .field("secret_hash", &"[argon2id]")
+            .field(
+                "previous_secret",
+                &self.previous_secret.as_ref().map(|grace| grace.valid_until),
+            )
+            .field("version", &self.version)
+            .finish()
+    }
+}

@@ -1,0 +1,304 @@
+//! Search filters, sort order, opaque cursors and pages.
+
+use std::cmp::Ordering;
+
+use data_encoding::BASE64URL_NOPAD;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_TEXT_CHARS, MAX_TENANTS};
+use crate::model::{AccessKey, KeyStatus};
+use crate::validate::{self, ValidationError};
+
+/// The field results are sorted by. Ties are always broken by key id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SortField {
+    /// `createdTime`.
+    #[default]
+    CreatedTime,
+    /// `name`, compared byte-wise (as SQLite's `BINARY` collation does).
+    Name,
+}
+
+/// Filter on expiry, evaluated at the given time (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryFilter {
+    /// Only keys expired at this time.
+    ExpiredAt(i64),
+    /// Only keys not expired at this time (including keys that never expire).
+    UnexpiredAt(i64),
+}
+
+/// What to search for. Every filter that is set must match; the default matches every key.
+///
+/// Build one with struct-update syntax: `SearchQuery { status: Some(..), ..SearchQuery::default() }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchQuery {
+    /// Keys in any of these tenants.
+    pub tenant_ids: Vec<String>,
+    /// Keys bound to this user.
+    pub bound_user_id: Option<String>,
+    /// Keys created by this principal (Descope's `creatingUser`).
+    pub created_by: Option<String>,
+    /// Keys whose custom attributes contain all of these, with equal JSON values.
+    pub custom_attributes: Map<String, Value>,
+    /// Keys whose name or description contains this text, ignoring ASCII case.
+    pub text: Option<String>,
+    /// Keys with this status.
+    pub status: Option<KeyStatus>,
+    /// Keys expired, or not, at a given time.
+    pub expiry: Option<ExpiryFilter>,
+    /// Sort field.
+    pub sort: SortField,
+    /// Sort descending instead of ascending.
+    pub descending: bool,
+    /// Most results in one page: 1..=[`MAX_PAGE_SIZE`], default [`DEFAULT_PAGE_SIZE`].
+    pub limit: u32,
+    /// Continue after this cursor, taken from a previous page of the same query.
+    pub cursor: Option<Cursor>,
+}
+
+impl Default for SearchQuery {
+    fn default() -> Self {
+        Self {
+            tenant_ids: Vec::new(),
+            bound_user_id: None,
+            created_by: None,
+            custom_attributes: Map::new(),
+            text: None,
+            status: None,
+            expiry: None,
+            sort: SortField::CreatedTime,
+            descending: false,
+            limit: DEFAULT_PAGE_SIZE,
+            cursor: None,
+        }
+    }
+}
+
+/// One page of search results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The results, in the query's order.
+    pub items: Vec<T>,
+    /// Where the next page starts; `None` on the last page.
+    pub next_cursor: Option<Cursor>,
+}
+
+/// An opaque position in a result list. Pass it back unchanged as [`SearchQuery::cursor`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Cursor(String);
+
+impl Cursor {
+    /// The cursor's text, to hand to a client.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A cursor from text a client returned; it is checked when the search runs.
+    pub fn from_string(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The decoded content of a cursor: the sort value and id of the last key of a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Position {
+    /// After this (`createdTime`, id).
+    CreatedTime(i64, String),
+    /// After this (`name`, id).
+    Name(String, String),
+}
+
+#[derive(Serialize, Deserialize)]
+struct CursorBody {
+    desc: bool,
+    at: Position,
+}
+
+impl SearchQuery {
+    /// Checks limits: page size, text length, tenant count and id lengths, and the cursor.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.limit == 0 || self.limit > MAX_PAGE_SIZE {
+            return Err(ValidationError::BadLimit { limit: self.limit });
+        }
+        validate::id_list("tenantIds", &self.tenant_ids, MAX_TENANTS)?;
+        if let Some(user) = &self.bound_user_id {
+            validate::id("boundUserId", user)?;
+        }
+        if let Some(creator) = &self.created_by {
+            validate::id("createdBy", creator)?;
+        }
+        if let Some(text) = &self.text {
+            validate::max_chars("text", text, MAX_SEARCH_TEXT_CHARS)?;
+        }
+        validate::custom_attributes(&self.custom_attributes)?;
+        self.position()?;
+        Ok(())
+    }
+
+    /// Whether `key` passes every filter (the cursor and limit are not filters).
+    pub fn matches(&self, key: &AccessKey) -> bool {
+        (self.tenant_ids.is_empty() || key.tenant_ids().any(|id| self.tenant_ids.iter().any(|t| t == id)))
+            && self
+                .bound_user_id
+                .as_ref()
+                .is_none_or(|user| key.bound_user_id.as_ref() == Some(user))
+            && self
+                .created_by
+                .as_ref()
+                .is_none_or(|creator| &key.created_by == creator)
+            && self
+                .custom_attributes
+                .iter()
+                .all(|(name, value)| key.custom_attributes.get(name) == Some(value))
+            && self.text.as_ref().is_none_or(|text| {
+                contains_ignore_ascii_case(&key.name, text)
+                    || contains_ignore_ascii_case(&key.description, text)
+            })
+            && self.status.is_none_or(|status| key.status == status)
+            && self.expiry.is_none_or(|expiry| match expiry {
+                ExpiryFilter::ExpiredAt(now) => key.is_expired_at(now),
+                ExpiryFilter::UnexpiredAt(now) => !key.is_expired_at(now),
+            })
+    }
+
+    /// The result order: by the sort field (reversed when descending), then by id the same way.
+    pub fn compare(&self, a: &AccessKey, b: &AccessKey) -> Ordering {
+        let ascending = match self.sort {
+            SortField::CreatedTime => a.created_time.cmp(&b.created_time),
+            SortField::Name => a.name.cmp(&b.name),
+        }
+        .then_with(|| a.id.cmp(&b.id));
+        if self.descending {
+            ascending.reverse()
+        } else {
+            ascending
+        }
+    }
+
+    /// The position of `key` in this query's order, for a cursor.
+    pub fn position_of(&self, key: &AccessKey) -> Position {
+        match self.sort {
+            SortField::CreatedTime => Position::CreatedTime(key.created_time, key.id.clone()),
+            SortField::Name => Position::Name(key.name.clone(), key.id.clone()),
+        }
+    }
+
+    /// Whether `key` comes strictly after the cursor (always true without a cursor).
+    ///
+    /// An invalid cursor is reported by [`SearchQuery::validate`]; here it matches nothing.
+    pub fn is_after_cursor(&self, key: &AccessKey) -> bool {
+        match self.position() {
+            Ok(None) => true,
+            Ok(Some(position)) => {
+                let ordering = match (&position, self.sort) {
+                    (Position::CreatedTime(time, id), SortField::CreatedTime) => {
+                        key.created_time.cmp(time).then_with(|| key.id.as_str().cmp(id))
+                    }
+                    (Position::Name(name, id), SortField::Name) => {
+                        key.name.as_str().cmp(name).then_with(|| key.id.as_str().cmp(id))
+                    }
+                    _ => return false,
+                };
+                if self.descending {
+                    ordering == Ordering::Less
+                } else {
+                    ordering == Ordering::Greater
+                }
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The decoded cursor, checked against this query's sort order.
+    pub fn position(&self) -> Result<Option<Position>, ValidationError> {
+        let Some(cursor) = &self.cursor else {
+            return Ok(None);
+        };
+        let bytes = BASE64URL_NOPAD
+            .decode(cursor.0.as_bytes())
+            .map_err(|_| ValidationError::InvalidCursor)?;
+        let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| ValidationError::InvalidCursor)?;
+        let sort_matches = matches!(
+            (&body.at, self.sort),
+            (Position::CreatedTime(..), SortField::CreatedTime) | (Position::Name(..), SortField::Name)
+        );
+        if body.desc != self.descending || !sort_matches {
+            return Err(ValidationError::InvalidCursor);
+        }
+        Ok(Some(body.at))
+    }
+
+    /// A cursor pointing just after `key`.
+    pub fn cursor_after(&self, key: &AccessKey) -> Cursor {
+        let body = CursorBody {
+            desc: self.descending,
+            at: self.position_of(key),
+        };
+        // Serializing a plain enum of strings and integers cannot fail.
+        let json = serde_json::to_vec(&body).unwrap_or_default();
+        Cursor(BASE64URL_NOPAD.encode(&json))
+    }
+
+    /// Builds a page from candidates that are already in this query's order: skips those at or
+    /// before the cursor and those not matching, and stops after `limit` results.
+    ///
+    /// Candidates may be a superset (an index narrowed them only partly); errors are passed on.
+    pub fn page_from_sorted<E>(
+        &self,
+        candidates: impl IntoIterator<Item = Result<crate::model::KeyRecord, E>>,
+    ) -> Result<Page<crate::model::KeyRecord>, E> {
+        let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
+        let mut items = Vec::new();
+        for candidate in candidates {
+            let record = candidate?;
+            if !self.is_after_cursor(&record.key) || !self.matches(&record.key) {
+                continue;
+            }
+            if items.len() == limit {
+                let next_cursor = items
+                    .last()
+                    .map(|last: &crate::model::KeyRecord| self.cursor_after(&last.key));
+                return Ok(Page { items, next_cursor });
+            }
+            items.push(record);
+        }
+        Ok(Page {
+            items,
+            next_cursor: None,
+        })
+    }
+
+    /// Builds a page from candidates in any order (sorts the matching ones first).
+    pub fn page_from_unsorted(
+        &self,
+        candidates: impl IntoIterator<Item = crate::model::KeyRecord>,
+    ) -> Page<crate::model::KeyRecord> {
+        let mut matching: Vec<_> = candidates
+            .into_iter()
+            .filter(|record| self.is_after_cursor(&record.key) && self.matches(&record.key))
+            .collect();
+        matching.sort_by(|a, b| self.compare(&a.key, &b.key));
+        match self.page_from_sorted(matching.into_iter().map(Ok::<_, std::convert::Infallible>)) {
+            Ok(page) => page,
+            Err(never) => match never {},
+        }
+    }
+}
+
+fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
+    needle.is_empty()
+        || haystack
+            .as_bytes()
+            .windows(needle.len())
+            .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
+}

@@ -1,0 +1,184 @@
+//! The persistence contract every backend implements.
+
+use std::sync::Arc;
+
+use crate::model::{KeyRecord, KeyStatus};
+use crate::query::{Page, SearchQuery};
+
+/// A boxed error kept as the source of a [`StoreError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Persistence for access-key records.
+///
+/// # Contract
+///
+/// Every implementation upholds all of the following; `ak_testkit::keystore_conformance!` checks
+/// each clause, and `ak_testkit::model` runs random operation sequences against a `BTreeMap` model.
+///
+/// * **Absent is `Ok(None)`.** [`get`](Self::get) of an unknown id is `Ok(None)`; errors are for
+///   conflicts and failures only.
+/// * **Insert is create-only.** [`insert`](Self::insert) stores the record exactly as given
+///   (including its `version`) or fails with [`StoreError::AlreadyExists`] and changes nothing.
+/// * **Update is compare-and-swap.** [`update`](Self::update) replaces the record with the same id
+///   only if the stored version equals `record.version`; the stored copy then has version
+///   `record.version + 1`, which is returned. Otherwise [`StoreError::VersionConflict`] (or
+///   [`StoreError::NotFound`] when there is no such record) and nothing changes.
+/// * **Batches are atomic.** [`set_status`](Self::set_status) and [`delete`](Self::delete) act on
+///   every id or on none: if any id is unknown they fail with [`StoreError::NotFound`] listing
+///   every unknown id (in the order given) and change nothing. `set_status` increments the version
+///   of every record it touches, even one already in the requested status, so a concurrent update
+///   that read the old status fails its compare-and-swap instead of undoing a revocation.
+/// * **Search is a stable, paged scan.** [`search`](Self::search) returns the records for which
+///   [`SearchQuery::matches`] holds, in [`SearchQuery::compare`] order (ties broken by id), starting
+///   after the query's cursor, at most `limit` of them, and a next cursor exactly when more remain.
+///   Indexes may narrow the candidates, but the result must equal the filter applied to every record.
+/// * **Durability.** When a write returns `Ok`, it survives a crash of the process (and, for
+///   on-disk stores, of the machine, within the limits the backend documents). A revocation is
+///   durable when the call returns: a deactivate or delete that returned `Ok` is never undone.
+/// * **Atomicity.** A write that fails, or is interrupted by a crash, leaves no partial record and
+///   no index entry without its record.
+/// * **Concurrency.** All methods take `&self` and may be called from many threads at once; each
+///   call is linearizable. Two racing inserts of one id: exactly one succeeds. Two racing updates
+///   of one version: exactly one succeeds.
+///
+/// Stores hold no policy: expiry, status checks, hashing and validation live in
+/// [`KeyManager`](crate::KeyManager). Ids reaching a store are untrusted input and must be bound as
+/// parameters, never spliced into queries.
+pub trait KeyStore: std::fmt::Debug + Send + Sync {
+    /// Stores a new record; [`StoreError::AlreadyExists`] if its id is taken.
+    fn insert(&self, record: &KeyRecord) -> Result<(), StoreError>;
+
+    /// Loads the record with this id, or `Ok(None)`.
+    fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError>;
+
+    /// Replaces the record whose stored version equals `record.version`; returns the new version.
+    fn update(&self, record: &KeyRecord) -> Result<u64, StoreError>;
+
+    /// Sets the status of every listed key, atomically.
+    fn set_status(&self, ids: &[String], status: KeyStatus) -> Result<(), StoreError>;
+
+    /// Deletes every listed key, atomically.
+    fn delete(&self, ids: &[String]) -> Result<(), StoreError>;
+
+    /// One page of the records matching `query`.
+    fn search(&self, query: &SearchQuery) -> Result<Page<KeyRecord>, StoreError>;
+}
+
+macro_rules! forward_key_store {
+    ($($pointer:ty),*) => {$(
+        impl<S: KeyStore + ?Sized> KeyStore for $pointer {
+            fn insert(&self, record: &KeyRecord) -> Result<(), StoreError> { (**self).insert(record) }
+            fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> { (**self).get(id) }
+            fn update(&self, record: &KeyRecord) -> Result<u64, StoreError> { (**self).update(record) }
+            fn set_status(&self, ids: &[String], status: KeyStatus) -> Result<(), StoreError> {
+                (**self).set_status(ids, status)
+            }
+            fn delete(&self, ids: &[String]) -> Result<(), StoreError> { (**self).delete(ids) }
+            fn search(&self, query: &SearchQuery) -> Result<Page<KeyRecord>, StoreError> { (**self).search(query) }
+        }
+    )*};
+}
+forward_key_store!(Arc<S>, Box<S>, &S);
+
+/// What kind of backend failure a [`StoreError::Backend`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BackendErrorKind {
+    /// The storage is read-only (file permissions, read-only mount).
+    ReadOnly,
+    /// The disk or database is full.
+    StorageFull,
+    /// Another connection holds a lock for longer than the busy timeout.
+    Locked,
+    /// Another process has the store open and the backend allows only one.
+    InUse,
+    /// The storage is not an ak store, is from a newer ak, or is not this backend's format.
+    Incompatible,
+    /// An I/O error.
+    Io,
+    /// Anything else the backend reported.
+    Other,
+}
+
+impl std::fmt::Display for BackendErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::ReadOnly => "storage is read-only",
+            Self::StorageFull => "storage is full",
+            Self::Locked => "storage is locked",
+            Self::InUse => "store in use by another process",
+            Self::Incompatible => "not a compatible ak store",
+            Self::Io => "I/O error",
+            Self::Other => "backend error",
+        })
+    }
+}
+
+/// The one error type every [`KeyStore`] returns. Sources are kept, never flattened to strings.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A record with this id already exists.
+    #[error("access key {id} already exists")]
+    AlreadyExists {
+        /// The id.
+        id: String,
+    },
+    /// No record has these ids.
+    #[error("access key not found: {}", ids.join(", "))]
+    NotFound {
+        /// Every unknown id, in the order given.
+        ids: Vec<String>,
+    },
+    /// The stored version was not the expected one: someone else wrote first.
+    #[error("access key {id} changed concurrently (expected version {expected})")]
+    VersionConflict {
+        /// The id.
+        id: String,
+        /// The version the caller read.
+        expected: u64,
+    },
+    /// A stored record or index entry could not be decoded or is inconsistent.
+    #[error("corrupt record{}: {reason}", id.as_ref().map(|id| format!(" {id}")).unwrap_or_default())]
+    Corrupt {
+        /// The record's id, when known.
+        id: Option<String>,
+        /// What is wrong.
+        reason: String,
+        /// The decoding error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The backend failed.
+    #[error("{backend} store: {kind}: {detail}")]
+    Backend {
+        /// Which backend (`"sqlite"`, `"sled"`, ...).
+        backend: &'static str,
+        /// The kind of failure.
+        kind: BackendErrorKind,
+        /// Context, such as the path of the store.
+        detail: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl StoreError {
+    /// A [`StoreError::Corrupt`] without a source.
+    pub fn corrupt(id: Option<&str>, reason: impl Into<String>) -> Self {
+        Self::Corrupt {
+            id: id.map(str::to_owned),
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// The backend failure kind, if this is a [`StoreError::Backend`].
+    pub fn backend_kind(&self) -> Option<BackendErrorKind> {
+        match self {
+            Self::Backend { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+}
