@@ -244,4 +244,26 @@ mod tests {
             assert!(!shown.contains(&text[7..]), "{shown}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics(input in ".{0,300}") {
+            let _ = parse(&input);
+        }
+
+        #[test]
+        fn parse_never_panics_on_near_keys(input in "[a-z0-9]{1,17}_[a-z2-7]{20,30}_[a-z2-7_]{50,64}") {
+            let _ = parse(&input);
+        }
+
+        #[test]
+        fn generated_keys_round_trip(seed in proptest::prelude::any::<u64>(), prefix in "[a-z0-9]{1,16}") {
+            let random = SeededRandom::new(seed);
+            let id = generate_id(&random).unwrap();
+            let (cleartext, secret) = generate(&prefix, &id, &random).unwrap();
+            let parsed = parse(cleartext.expose_secret()).unwrap();
+            proptest::prop_assert_eq!(parsed.id, id.as_str());
+            proptest::prop_assert_eq!(*parsed.secret.0, *secret.0);
+        }
+    }
 }

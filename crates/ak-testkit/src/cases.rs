@@ -501,7 +501,7 @@ pub fn limits_round_trip(factory: &dyn StoreFactory) {
     big.key.custom_claims = filler(MAX_CUSTOM_CLAIMS_BYTES);
     big.key.custom_attributes = filler(MAX_CUSTOM_ATTRIBUTES_BYTES);
     store.insert(&big).unwrap();
-    assert_eq!(store.get("big").unwrap(), Some(big.clone()));
+    assert_eq!(store.get("big").unwrap(), Some(big));
     let query = SearchQuery {
         tenant_ids: vec![format!("{:0>128}", MAX_TENANTS - 1)],
         ..SearchQuery::default()

@@ -146,7 +146,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
 enum Outcome {
     Unit,
     Version(u64),
-    Record(Option<KeyRecord>),
+    Record(Box<Option<KeyRecord>>),
     Records(Vec<KeyRecord>),
     AlreadyExists,
     NotFound(Vec<String>),
@@ -211,8 +211,8 @@ fn apply(store: &dyn KeyStore, model: &mut Model, op: &Op) -> (Outcome, Outcome)
         Op::Get(slot) => {
             let id = slot_id(*slot);
             (
-                outcome(store.get(&id), Outcome::Record),
-                Outcome::Record(model.0.get(&id).cloned()),
+                outcome(store.get(&id), |r| Outcome::Record(Box::new(r))),
+                Outcome::Record(Box::new(model.0.get(&id).cloned())),
             )
         }
         Op::Update {
