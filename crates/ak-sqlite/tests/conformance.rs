@@ -1,0 +1,43 @@
+//! The shared conformance suite against an on-disk store, an in-memory store, and a store over a
+//! caller's connection.
+
+use std::sync::Arc;
+
+use ak_core::KeyStore;
+use ak_sqlite::SqliteKeyStore;
+use ak_testkit::StoreFactory;
+
+/// A fresh directory; every `open()` re-opens the same file in it.
+fn disk_factory() -> impl StoreFactory {
+    let dir = tempfile::tempdir().expect("temp dir");
+    move || -> Arc<dyn KeyStore> {
+        Arc::new(SqliteKeyStore::open(dir.path().join("keys.db")).expect("open the store"))
+    }
+}
+
+/// One in-memory store; "re-opening" returns it again.
+fn memory_factory() -> impl StoreFactory {
+    let store: Arc<dyn KeyStore> = Arc::new(SqliteKeyStore::open_in_memory().expect("open the store"));
+    move || Arc::clone(&store)
+}
+
+/// A fresh directory; every `open()` hands a new caller-opened connection to the store.
+fn connection_factory() -> impl StoreFactory {
+    let dir = tempfile::tempdir().expect("temp dir");
+    move || -> Arc<dyn KeyStore> {
+        let conn = rusqlite::Connection::open(dir.path().join("keys.db")).expect("open the file");
+        Arc::new(SqliteKeyStore::from_connection(conn).expect("open the store"))
+    }
+}
+
+mod on_disk {
+    ak_testkit::keystore_conformance!(crate::disk_factory());
+}
+
+mod in_memory {
+    ak_testkit::keystore_conformance!(crate::memory_factory());
+}
+
+mod caller_connection {
+    ak_testkit::keystore_conformance!(crate::connection_factory());
+}
