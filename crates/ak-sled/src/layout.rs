@@ -1,0 +1,174 @@
+//! The on-disk layout: tree names and the byte encoding of every index key.
+//!
+//! Public only so tests and fuzz targets can build (and damage) entries; not a stable API.
+//!
+//! Every index entry has an empty value; its key carries the indexed value and the record id, and
+//! the id is always the last component, so it can hold any bytes:
+//!
+//! | tree | key |
+//! | --- | --- |
+//! | [`RECORDS`] | id → `[FORMAT_VERSION] ++ serde_json(KeyRecord)` (the value) |
+//! | [`TENANT_INDEX`] | `u32be(len) ++ tenant id ++ id` |
+//! | [`USER_INDEX`] | `u32be(len) ++ bound user id ++ id` (only bound keys) |
+//! | [`CREATOR_INDEX`] | `u32be(len) ++ created by ++ id` |
+//! | [`STATUS_INDEX`] | `status byte ++ time(created) ++ id` |
+//! | [`CREATED_INDEX`] | `time(created) ++ id` |
+//! | [`NAME_INDEX`] | `escaped(name) ++ id` |
+//!
+//! `time(t)` is the 8-byte big-endian form of `t` with its sign bit flipped, so byte order is
+//! numeric order. `escaped(name)` writes the name with every `0x00` byte as `0x00 0xFF` and ends
+//! it with `0x00 0x01`, so byte order of keys is (name, id) order and a name never runs into the
+//! id. Length prefixes make the other components unambiguous.
+
+use ak_core::{KeyRecord, KeyStatus, StoreError};
+
+/// The tree holding the records, keyed by id.
+pub const RECORDS: &str = "ak/records";
+/// The tree holding the store format marker.
+pub const META: &str = "ak/meta";
+/// The key of the format marker in [`META`].
+pub const FORMAT_KEY: &[u8] = b"format";
+/// The tenant index.
+pub const TENANT_INDEX: &str = "ak/index/tenant";
+/// The bound-user index.
+pub const USER_INDEX: &str = "ak/index/bound-user";
+/// The created-by index.
+pub const CREATOR_INDEX: &str = "ak/index/created-by";
+/// The status index (status, then created time).
+pub const STATUS_INDEX: &str = "ak/index/status";
+/// The created-time index.
+pub const CREATED_INDEX: &str = "ak/index/created-time";
+/// The name index.
+pub const NAME_INDEX: &str = "ak/index/name";
+
+/// Every index tree, in the order [`index_keys`] returns their keys.
+pub const INDEXES: [&str; INDEX_COUNT] = [
+    TENANT_INDEX,
+    USER_INDEX,
+    CREATOR_INDEX,
+    STATUS_INDEX,
+    CREATED_INDEX,
+    NAME_INDEX,
+];
+
+/// How many index trees there are.
+pub const INDEX_COUNT: usize = 6;
+
+/// Position of the tenant index in [`INDEXES`].
+pub(crate) const TENANT: usize = 0;
+/// Position of the bound-user index in [`INDEXES`].
+pub(crate) const USER: usize = 1;
+/// Position of the created-by index in [`INDEXES`].
+pub(crate) const CREATOR: usize = 2;
+/// Position of the status index in [`INDEXES`].
+pub(crate) const STATUS: usize = 3;
+/// Position of the created-time index in [`INDEXES`].
+pub(crate) const CREATED: usize = 4;
+/// Position of the name index in [`INDEXES`].
+pub(crate) const NAME: usize = 5;
+
+/// Length of an encoded created time.
+pub const TIME_LEN: usize = 8;
+
+/// `u32be(len) ++ bytes`: the prefix every key of one value shares in a length-prefixed index.
+pub fn component(value: &str) -> Result<Vec<u8>, StoreError> {
+    let len = u32::try_from(value.len())
+        .map_err(|_| StoreError::corrupt(None, "an indexed value is longer than 4 GiB"))?;
+    let mut out = Vec::with_capacity(4 + value.len());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(value.as_bytes());
+    Ok(out)
+}
+
+/// A key of a length-prefixed index (tenant, bound user, created by).
+pub fn prefixed_key(value: &str, id: &str) -> Result<Vec<u8>, StoreError> {
+    let mut key = component(value)?;
+    key.extend_from_slice(id.as_bytes());
+    Ok(key)
+}
+
+/// `time(t)`: big-endian with the sign bit flipped, so byte order is numeric order.
+pub fn time_bytes(time: i64) -> [u8; TIME_LEN] {
+    // XOR with i64::MIN flips the sign bit of the two's-complement form.
+    (time ^ i64::MIN).to_be_bytes()
+}
+
+/// The byte a status is stored as.
+pub fn status_byte(status: KeyStatus) -> u8 {
+    match status {
+        KeyStatus::Active => 0,
+        KeyStatus::Inactive => 1,
+    }
+}
+
+/// A created-time index key.
+pub fn created_key(created: i64, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(TIME_LEN + id.len());
+    key.extend_from_slice(&time_bytes(created));
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// A status index key.
+pub fn status_key(status: KeyStatus, created: i64, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + TIME_LEN + id.len());
+    key.push(status_byte(status));
+    key.extend_from_slice(&created_key(created, id));
+    key
+}
+
+/// A name index key.
+pub fn name_key(name: &str, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(name.len() + 2 + id.len());
+    for &byte in name.as_bytes() {
+        key.push(byte);
+        if byte == 0 {
+            key.push(0xFF);
+        }
+    }
+    key.extend_from_slice(&[0x00, 0x01]);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// The id at the end of a name index key, or `None` if the key is malformed.
+pub fn id_of_name_key(key: &[u8]) -> Option<&[u8]> {
+    let mut at = 0;
+    while at + 1 < key.len() {
+        if key[at] == 0 {
+            match key[at + 1] {
+                0x01 => return Some(&key[at + 2..]),
+                0xFF => at += 2,
+                _ => return None,
+            }
+        } else {
+            at += 1;
+        }
+    }
+    None
+}
+
+/// Every index key of `record`, per index tree in [`INDEXES`] order.
+pub fn index_keys(record: &KeyRecord) -> Result<[Vec<Vec<u8>>; INDEX_COUNT], StoreError> {
+    let key = &record.key;
+    let id = key.id.as_str();
+    let mut tenants = Vec::with_capacity(key.key_tenants.len());
+    for tenant in key.tenant_ids() {
+        let entry = prefixed_key(tenant, id)?;
+        if !tenants.contains(&entry) {
+            tenants.push(entry);
+        }
+    }
+    let users = match &key.bound_user_id {
+        Some(user) => vec![prefixed_key(user, id)?],
+        None => Vec::new(),
+    };
+    Ok([
+        tenants,
+        users,
+        vec![prefixed_key(&key.created_by, id)?],
+        vec![status_key(key.status, key.created_time, id)],
+        vec![created_key(key.created_time, id)],
+        vec![name_key(&key.name, id)],
+    ])
+}

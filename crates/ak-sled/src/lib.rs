@@ -1,0 +1,436 @@
+//! A [`KeyStore`] on [sled](https://docs.rs/sled/0.34.7), the embedded pure-Rust database.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use ak_core::{CreateKey, KeyManager};
+//! use ak_sled::SledKeyStore;
+//!
+//! // A temporary store is deleted when it is dropped; use `SledKeyStore::open(dir)` for real.
+//! let store = SledKeyStore::temporary()?;
+//! let manager = KeyManager::builder(Arc::new(store)).build()?;
+//!
+//! let created = manager.create(CreateKey::named("deploy bot"))?;
+//! let loaded = manager.load(&created.key.id)?;
+//! assert_eq!(loaded.name, "deploy bot");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Opening
+//!
+//! * [`SledKeyStore::open`]: a directory, created if missing.
+//! * [`SledKeyStore::temporary`]: a fresh store in a temporary directory, deleted on drop (tests).
+//! * [`SledKeyStore::from_db`]: a [`sled::Db`] the caller opened (with its own cache size or
+//!   mode); the store keeps to trees whose names start with `ak/`.
+//!
+//! # What sled guarantees, and what ak adds
+//!
+//! sled gives ordered byte-keyed trees, atomic serializable transactions over several trees of one
+//! database, crash recovery of its log, and an exclusive file lock on the database directory. It
+//! does **not** make a write durable when it returns: by default it writes its log to disk in the
+//! background every 500 ms, so a crash can lose the last half second of acknowledged writes.
+//!
+//! ak adds on top:
+//!
+//! * **A flush per write.** [`insert`](KeyStore::insert), [`update`](KeyStore::update),
+//!   [`set_status`](KeyStore::set_status) and [`delete`](KeyStore::delete) call
+//!   [`flush`](sled::Tree::flush) on the [`sled::Db`] (write and fsync the log) before they
+//!   return `Ok`, so an acknowledged change, above all a revocation, survives a crash of the
+//!   process or the machine (the crash test SIGKILLs a writer to check it). That fsync is the
+//!   main cost of a write; the ak benches measure it. A write is visible to other threads a
+//!   moment before its flush finishes; since sled's log is ordered, any later write that depended
+//!   on it is flushed together with it. If the flush fails the call returns an error and the
+//!   change may or may not survive a crash (as with a failed `fsync`).
+//! * **Secondary indexes kept by transactions.** Every search filter with an index (tenant, bound
+//!   user, created by, status, created time, and name for name order) is a separate tree, changed
+//!   in the same sled transaction as the record, so no crash can leave an index entry without its
+//!   record or a record missing from an index. A search narrows its candidates with one index,
+//!   then applies the full filter of [`SearchQuery`] to the records; a plain listing in
+//!   created-time or name order reads only as many records as the page needs. Searches and writes
+//!   of one store exclude each other with a read-write lock, so a search sees one consistent state
+//!   and reports an index entry without its record as [`StoreError::Corrupt`].
+//! * **A versioned record encoding.** Records are stored as one format-version byte followed by
+//!   the JSON of the [`KeyRecord`]; an unknown version or damaged bytes are
+//!   [`StoreError::Corrupt`], never a panic. The store marks its format in the tree `ak/meta` and
+//!   refuses a store written by a newer format with [`BackendErrorKind::Incompatible`].
+//! * **One process per directory.** sled locks the directory; a second opener (another process,
+//!   or a second open in the same process) gets [`BackendErrorKind::InUse`] with the path as the
+//!   detail. Share one [`SledKeyStore`] (it is `Send + Sync`, e.g. in an `Arc`) instead.
+//!
+//! sled 0.34 is a beta whose on-disk format may change between its versions; pin it, and use
+//! `ak-sqlite` where a long-lived, widely readable file format matters.
+
+#![forbid(unsafe_code)]
+
+use std::path::Path;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use ak_core::{BackendErrorKind, KeyRecord, KeyStatus, KeyStore, Page, SearchQuery, StoreError};
+use sled::transaction::{
+    ConflictableTransactionError, ConflictableTransactionResult, TransactionError, Transactional,
+    TransactionalTree,
+};
+
+mod check;
+#[doc(hidden)]
+pub mod layout;
+#[doc(hidden)]
+pub mod record_codec;
+mod search;
+
+use layout::INDEX_COUNT;
+
+/// The name this backend reports in [`StoreError::Backend`].
+const BACKEND: &str = "sled";
+
+/// The store format marker this crate writes to the tree `ak/meta` and accepts.
+pub const STORE_FORMAT_VERSION: u8 = 1;
+
+/// An access-key store in a sled database. See the [crate documentation](crate).
+pub struct SledKeyStore {
+    db: sled::Db,
+    records: sled::Tree,
+    indexes: [sled::Tree; INDEX_COUNT],
+    /// Writers take it exclusively, searches shared, so a search sees one consistent state.
+    writers: RwLock<()>,
+    location: String,
+}
+
+impl std::fmt::Debug for SledKeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `sled::Db`'s own Debug prints every tree's contents.
+        f.debug_struct("SledKeyStore")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SledKeyStore {
+    /// Opens (or creates) the store in directory `path`, creating the directory if missing.
+    ///
+    /// Fails with [`BackendErrorKind::InUse`] when another process (or another open handle in
+    /// this process) has the directory open, and with [`BackendErrorKind::Incompatible`] when the
+    /// directory holds a newer ak-sled store or sled database format.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let location = path.display().to_string();
+        let db = sled::Config::new()
+            .path(path)
+            .open()
+            .map_err(|err| backend_error(format!("opening {location}"), err))?;
+        Self::with_db(db, location)
+    }
+
+    /// A new, empty store in a temporary directory that is deleted when the store is dropped.
+    pub fn temporary() -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .temporary(true)
+            .open()
+            .map_err(|err| backend_error("opening a temporary store".into(), err))?;
+        Self::with_db(db, "temporary store".into())
+    }
+
+    /// A store in a database the caller opened. Only trees named `ak/...` are used.
+    pub fn from_db(db: sled::Db) -> Result<Self, StoreError> {
+        Self::with_db(db, "caller's sled::Db".into())
+    }
+
+    fn with_db(db: sled::Db, location: String) -> Result<Self, StoreError> {
+        let open_tree = |name: &str| {
+            db.open_tree(name)
+                .map_err(|err| backend_error(format!("opening tree {name} in {location}"), err))
+        };
+        let meta = open_tree(layout::META)?;
+        let records = open_tree(layout::RECORDS)?;
+        let [a, b, c, d, e, f] = layout::INDEXES;
+        let indexes = [
+            open_tree(a)?,
+            open_tree(b)?,
+            open_tree(c)?,
+            open_tree(d)?,
+            open_tree(e)?,
+            open_tree(f)?,
+        ];
+        let store = Self {
+            db,
+            records,
+            indexes,
+            writers: RwLock::new(()),
+            location,
+        };
+        store.check_format(&meta)?;
+        Ok(store)
+    }
+
+    /// Writes the format marker into a new store, or checks the one an existing store has.
+    fn check_format(&self, meta: &sled::Tree) -> Result<(), StoreError> {
+        let marker = [STORE_FORMAT_VERSION];
+        let swapped = meta
+            .compare_and_swap(layout::FORMAT_KEY, None::<&[u8]>, Some(&marker[..]))
+            .map_err(|err| self.error("writing the format marker", err))?;
+        match swapped {
+            Ok(()) => self
+                .db
+                .flush()
+                .map(drop)
+                .map_err(|err| self.error("writing the format marker", err)),
+            Err(existing) => match existing.current.as_deref() {
+                Some([version]) if *version == STORE_FORMAT_VERSION => Ok(()),
+                other => Err(StoreError::Backend {
+                    backend: BACKEND,
+                    kind: BackendErrorKind::Incompatible,
+                    detail: format!(
+                        "{}: store format {other:?}, this ak-sled reads format [{STORE_FORMAT_VERSION}]",
+                        self.location
+                    ),
+                    source: None,
+                }),
+            },
+        }
+    }
+
+    /// The underlying database, for statistics such as [`sled::Db::size_on_disk`].
+    ///
+    /// Writing to the `ak/` trees directly bypasses the index maintenance and can corrupt the
+    /// store.
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
+    /// Where the store is: its path, or a description for temporary and caller-given databases.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    fn error(&self, op: &str, err: sled::Error) -> StoreError {
+        backend_error(format!("{op} in {}", self.location), err)
+    }
+
+    fn read_lock(&self) -> RwLockReadGuard<'_, ()> {
+        // The lock guards no data, so a panic while it was held leaves nothing inconsistent.
+        self.writers.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_lock(&self) -> RwLockWriteGuard<'_, ()> {
+        self.writers.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `body` as one sled transaction over the records and every index, then flushes.
+    fn write<A>(
+        &self,
+        op: &str,
+        body: impl Fn(
+            &TransactionalTree,
+            [&TransactionalTree; INDEX_COUNT],
+        ) -> ConflictableTransactionResult<A, StoreError>,
+    ) -> Result<A, StoreError> {
+        let [a, b, c, d, e, f] = &self.indexes;
+        let outcome = {
+            let _writer = self.write_lock();
+            (&self.records, a, b, c, d, e, f)
+                .transaction(|(records, a, b, c, d, e, f)| body(records, [a, b, c, d, e, f]))
+        };
+        let value = outcome.map_err(|err| match err {
+            TransactionError::Abort(err) => err,
+            TransactionError::Storage(err) => self.error(op, err),
+        })?;
+        // The durability promise: nothing is acknowledged before sled's log is on disk.
+        self.db
+            .flush()
+            .map_err(|err| self.error(&format!("{op} (flush)"), err))?;
+        Ok(value)
+    }
+}
+
+/// Maps a sled error to a [`StoreError`], with `detail` saying what was being done where.
+fn backend_error(detail: String, err: sled::Error) -> StoreError {
+    let kind = match &err {
+        sled::Error::Io(io) => io_kind(io),
+        sled::Error::Unsupported(_) => BackendErrorKind::Incompatible,
+        sled::Error::Corruption { .. } => {
+            return StoreError::Corrupt {
+                id: None,
+                reason: format!("sled found corrupt data while {detail}"),
+                source: Some(Box::new(err)),
+            };
+        }
+        _ => BackendErrorKind::Other,
+    };
+    StoreError::Backend {
+        backend: BACKEND,
+        kind,
+        detail,
+        source: Some(Box::new(err)),
+    }
+}
+
+fn io_kind(io: &std::io::Error) -> BackendErrorKind {
+    use std::io::ErrorKind;
+    // sled 0.34 reports a held directory lock as `io::Error::new(Other, "could not acquire lock on
+    // ...: <the WouldBlock error from flock>")`.
+    if io.kind() == ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock") {
+        return BackendErrorKind::InUse;
+    }
+    match io.kind() {
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => BackendErrorKind::ReadOnly,
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => BackendErrorKind::StorageFull,
+        _ => BackendErrorKind::Io,
+    }
+}
+
+/// The stored record `id`, decoded, inside a transaction; `Ok(None)` when absent.
+fn load(
+    records: &TransactionalTree,
+    id: &str,
+) -> ConflictableTransactionResult<Option<KeyRecord>, StoreError> {
+    match records.get(id.as_bytes())? {
+        None => Ok(None),
+        Some(bytes) => record_codec::decode(id, &bytes)
+            .map(Some)
+            .map_err(ConflictableTransactionError::Abort),
+    }
+}
+
+/// Stores `record` and its index entries, replacing `old`'s entries, inside a transaction.
+fn store(
+    records: &TransactionalTree,
+    indexes: [&TransactionalTree; INDEX_COUNT],
+    old: Option<&KeyRecord>,
+    record: &KeyRecord,
+    encoded: &[u8],
+) -> ConflictableTransactionResult<(), StoreError> {
+    let new_keys = layout::index_keys(record).map_err(ConflictableTransactionError::Abort)?;
+    if let Some(old) = old {
+        remove_entries(indexes, old)?;
+    }
+    for (tree, keys) in indexes.iter().zip(&new_keys) {
+        for key in keys {
+            tree.insert(key.as_slice(), &[] as &[u8])?;
+        }
+    }
+    records.insert(record.id().as_bytes(), encoded)?;
+    Ok(())
+}
+
+fn remove_entries(
+    indexes: [&TransactionalTree; INDEX_COUNT],
+    record: &KeyRecord,
+) -> ConflictableTransactionResult<(), StoreError> {
+    let keys = layout::index_keys(record).map_err(ConflictableTransactionError::Abort)?;
+    for (tree, keys) in indexes.iter().zip(&keys) {
+        for key in keys {
+            tree.remove(key.as_slice())?;
+        }
+    }
+    Ok(())
+}
+
+fn abort<A>(err: StoreError) -> ConflictableTransactionResult<A, StoreError> {
+    Err(ConflictableTransactionError::Abort(err))
+}
+
+/// Every id of `ids` without a record, in order; a `NotFound` abort if there are any.
+fn require_all(records: &TransactionalTree, ids: &[String]) -> ConflictableTransactionResult<(), StoreError> {
+    let mut missing = Vec::new();
+    for id in ids {
+        if records.get(id.as_bytes())?.is_none() {
+            missing.push(id.clone());
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        abort(StoreError::NotFound { ids: missing })
+    }
+}
+
+fn next_version(record: &KeyRecord) -> Result<u64, StoreError> {
+    record.version.checked_add(1).ok_or_else(|| StoreError::Backend {
+        backend: BACKEND,
+        kind: BackendErrorKind::Other,
+        detail: format!(
+            "the version of access key {} cannot grow past u64::MAX",
+            record.id()
+        ),
+        source: None,
+    })
+}
+
+impl KeyStore for SledKeyStore {
+    fn insert(&self, record: &KeyRecord) -> Result<(), StoreError> {
+        let encoded = record_codec::encode(record)?;
+        self.write("insert", |records, indexes| {
+            if records.get(record.id().as_bytes())?.is_some() {
+                return abort(StoreError::AlreadyExists {
+                    id: record.id().to_owned(),
+                });
+            }
+            store(records, indexes, None, record, &encoded)
+        })
+    }
+
+    fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        match self.records.get(id.as_bytes()) {
+            Ok(None) => Ok(None),
+            Ok(Some(bytes)) => record_codec::decode(id, &bytes).map(Some),
+            Err(err) => Err(self.error("get", err)),
+        }
+    }
+
+    fn update(&self, record: &KeyRecord) -> Result<u64, StoreError> {
+        let mut next = record.clone();
+        next.version = next_version(record)?;
+        let encoded = record_codec::encode(&next)?;
+        self.write("update", |records, indexes| {
+            let Some(old) = load(records, record.id())? else {
+                return abort(StoreError::NotFound {
+                    ids: vec![record.id().to_owned()],
+                });
+            };
+            if old.version != record.version {
+                return abort(StoreError::VersionConflict {
+                    id: record.id().to_owned(),
+                    expected: record.version,
+                });
+            }
+            store(records, indexes, Some(&old), &next, &encoded)?;
+            Ok(next.version)
+        })
+    }
+
+    fn set_status(&self, ids: &[String], status: KeyStatus) -> Result<(), StoreError> {
+        self.write("set_status", |records, indexes| {
+            require_all(records, ids)?;
+            // Reads inside the transaction see its own writes, so a repeated id is bumped twice,
+            // as every other store does.
+            for id in ids {
+                let Some(old) = load(records, id)? else {
+                    continue;
+                };
+                let mut next = old.clone();
+                next.key.status = status;
+                next.version = next_version(&old).map_err(ConflictableTransactionError::Abort)?;
+                let encoded = record_codec::encode(&next).map_err(ConflictableTransactionError::Abort)?;
+                store(records, indexes, Some(&old), &next, &encoded)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn delete(&self, ids: &[String]) -> Result<(), StoreError> {
+        self.write("delete", |records, indexes| {
+            require_all(records, ids)?;
+            for id in ids {
+                // A repeated id is already gone the second time.
+                if let Some(old) = load(records, id)? {
+                    remove_entries(indexes, &old)?;
+                    records.remove(id.as_bytes())?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn search(&self, query: &SearchQuery) -> Result<Page<KeyRecord>, StoreError> {
+        self.search_records(query)
+    }
+}

@@ -1,0 +1,205 @@
+//! Search: narrow the candidates with one index, then apply the core's filter and order.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use ak_core::{KeyRecord, Page, Position, SearchQuery, SortField, StoreError};
+
+use crate::layout::{self, CREATED, CREATOR, NAME, STATUS, TENANT, TIME_LEN, USER};
+use crate::{SledKeyStore, record_codec};
+
+/// How to find the id at the end of a key of one sorted index.
+type IdOf = fn(&[u8]) -> Option<&[u8]>;
+
+impl SledKeyStore {
+    pub(crate) fn search_records(&self, query: &SearchQuery) -> Result<Page<KeyRecord>, StoreError> {
+        // An invalid cursor matches nothing (as `SearchQuery::is_after_cursor` says);
+        // `SearchQuery::validate` is where it is reported.
+        let Ok(position) = query.position() else {
+            return Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        };
+        let _reader = self.read_lock();
+
+        if !query.tenant_ids.is_empty() {
+            let mut hits = BTreeMap::new();
+            for tenant in &query.tenant_ids {
+                let prefix = layout::component(tenant)?;
+                for item in self.indexes[TENANT].scan_prefix(&prefix) {
+                    let (key, _) = item.map_err(|err| self.error("search", err))?;
+                    let id = key[prefix.len()..].to_vec();
+                    let _first = hits.entry(id).or_insert(key);
+                }
+            }
+            return self.unsorted_page(TENANT, hits, query);
+        }
+        if let Some(user) = &query.bound_user_id {
+            return self.prefix_page(USER, user, query);
+        }
+        if let Some(creator) = &query.created_by {
+            return self.prefix_page(CREATOR, creator, query);
+        }
+
+        let descending = query.descending;
+        match (query.sort, query.status, position) {
+            (SortField::CreatedTime, Some(status), position) => {
+                let after = match position {
+                    None => None,
+                    Some(Position::CreatedTime(time, id)) => Some(layout::status_key(status, time, &id)),
+                    Some(Position::Name(..)) => return Ok(empty()),
+                };
+                let prefix = vec![layout::status_byte(status)];
+                self.sorted_page(
+                    STATUS,
+                    prefix,
+                    after,
+                    |key| key.get(1 + TIME_LEN..),
+                    query,
+                    descending,
+                )
+            }
+            (SortField::CreatedTime, None, position) => {
+                let after = match position {
+                    None => None,
+                    Some(Position::CreatedTime(time, id)) => Some(layout::created_key(time, &id)),
+                    Some(Position::Name(..)) => return Ok(empty()),
+                };
+                self.sorted_page(
+                    CREATED,
+                    Vec::new(),
+                    after,
+                    |key| key.get(TIME_LEN..),
+                    query,
+                    descending,
+                )
+            }
+            (SortField::Name, _, position) => {
+                let after = match position {
+                    None => None,
+                    Some(Position::Name(name, id)) => Some(layout::name_key(&name, &id)),
+                    Some(Position::CreatedTime(..)) => return Ok(empty()),
+                };
+                self.sorted_page(NAME, Vec::new(), after, layout::id_of_name_key, query, descending)
+            }
+        }
+    }
+
+    /// Every record under one value of a length-prefixed index, filtered and sorted.
+    fn prefix_page(
+        &self,
+        index: usize,
+        value: &str,
+        query: &SearchQuery,
+    ) -> Result<Page<KeyRecord>, StoreError> {
+        let prefix = layout::component(value)?;
+        let mut hits = BTreeMap::new();
+        for item in self.indexes[index].scan_prefix(&prefix) {
+            let (key, _) = item.map_err(|err| self.error("search", err))?;
+            let _first = hits.entry(key[prefix.len()..].to_vec()).or_insert(key);
+        }
+        self.unsorted_page(index, hits, query)
+    }
+
+    /// Loads every hit (id → the index key that named it) and builds the page from them.
+    fn unsorted_page(
+        &self,
+        index: usize,
+        hits: BTreeMap<Vec<u8>, sled::IVec>,
+        query: &SearchQuery,
+    ) -> Result<Page<KeyRecord>, StoreError> {
+        let records = hits
+            .iter()
+            .map(|(id, key)| self.load_indexed(index, key, id))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(query.page_from_unsorted(records))
+    }
+
+    /// Walks a sorted index (keys `prefix ++ ...`) in the query's order from just after `after`,
+    /// loading records until the page is full.
+    fn sorted_page(
+        &self,
+        index: usize,
+        prefix: Vec<u8>,
+        after: Option<Vec<u8>>,
+        id_of: IdOf,
+        query: &SearchQuery,
+        descending: bool,
+    ) -> Result<Page<KeyRecord>, StoreError> {
+        let end = prefix_end(&prefix).map_or(Bound::Unbounded, Bound::Excluded);
+        let start = Bound::Included(prefix);
+        let range = match (after, descending) {
+            (None, _) => (start, end),
+            (Some(after), false) => (Bound::Excluded(after), end),
+            (Some(after), true) => (start, Bound::Excluded(after)),
+        };
+        let iter = self.indexes[index].range::<Vec<u8>, _>(range);
+        let keys: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if descending {
+            Box::new(iter.rev())
+        } else {
+            Box::new(iter)
+        };
+        let candidates = keys.map(|item| {
+            let (key, _) = item.map_err(|err| self.error("search", err))?;
+            let id = id_of(&key).ok_or_else(|| {
+                StoreError::corrupt(
+                    None,
+                    format!("malformed key {key:?} in {}", layout::INDEXES[index]),
+                )
+            })?;
+            self.load_indexed(index, &key, id)
+        });
+        query.page_from_sorted(candidates)
+    }
+
+    /// The record an index entry names, checked to really have the entry's value.
+    pub(crate) fn load_indexed(&self, index: usize, key: &[u8], id: &[u8]) -> Result<KeyRecord, StoreError> {
+        let tree = layout::INDEXES[index];
+        let id = std::str::from_utf8(id).map_err(|err| StoreError::Corrupt {
+            id: None,
+            reason: format!("an entry of {tree} has an id that is not UTF-8: {id:?}"),
+            source: Some(Box::new(err)),
+        })?;
+        let bytes = self
+            .records
+            .get(id.as_bytes())
+            .map_err(|err| self.error("search", err))?
+            .ok_or_else(|| {
+                StoreError::corrupt(
+                    Some(id),
+                    format!("{tree} has an entry for a record that does not exist"),
+                )
+            })?;
+        let record = record_codec::decode(id, &bytes)?;
+        if !layout::index_keys(&record)?[index]
+            .iter()
+            .any(|expected| expected == key)
+        {
+            return Err(StoreError::corrupt(
+                Some(id),
+                format!("an entry of {tree} does not match the record"),
+            ));
+        }
+        Ok(record)
+    }
+}
+
+fn empty() -> Page<KeyRecord> {
+    Page {
+        items: Vec::new(),
+        next_cursor: None,
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix`; `None` if there is none.
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if let Some(next) = last.checked_add(1) {
+            end.push(next);
+            return Some(end);
+        }
+    }
+    None
+}

@@ -1,0 +1,170 @@
+//! Damaged data, written with raw sled access, is reported as `StoreError::Corrupt`: never a
+//! panic, never a silently wrong result.
+
+use ak_core::{KeyStatus, KeyStore, SearchQuery, SortField, StoreError};
+use ak_sled::{SledKeyStore, layout, record_codec};
+use ak_testkit::fixtures::{full_record, record};
+
+/// A store on a database we keep raw access to, holding records `a` and `b`.
+fn store_with_raw_access() -> (SledKeyStore, sled::Db) {
+    let db = sled::Config::new()
+        .temporary(true)
+        .open()
+        .expect("temporary sled db");
+    let store = SledKeyStore::from_db(db.clone()).expect("store on the db");
+    store.insert(&full_record("a")).expect("insert a");
+    store.insert(&record("b", "bee", 20)).expect("insert b");
+    (store, db)
+}
+
+fn raw_records(db: &sled::Db) -> sled::Tree {
+    db.open_tree(layout::RECORDS).expect("records tree")
+}
+
+fn assert_corrupt(result: Result<impl std::fmt::Debug, StoreError>, id: Option<&str>, reason: &str) {
+    match result {
+        Err(StoreError::Corrupt {
+            id: actual,
+            reason: text,
+            ..
+        }) => {
+            assert_eq!(actual.as_deref(), id, "{text}");
+            assert!(text.contains(reason), "reason {text:?} should mention {reason:?}");
+        }
+        other => panic!("expected Corrupt ({reason}), got {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_record_version_is_corrupt() {
+    let (store, db) = store_with_raw_access();
+    let mut bytes = raw_records(&db).get("a").unwrap().unwrap().to_vec();
+    bytes[0] = 9;
+    raw_records(&db).insert("a", bytes).unwrap();
+    assert_corrupt(store.get("a"), Some("a"), "unknown record format version 9");
+    // Writes that must read the record refuse too, and change nothing.
+    assert_corrupt(
+        store.set_status(&["a".into()], KeyStatus::Inactive),
+        Some("a"),
+        "version 9",
+    );
+    assert_corrupt(store.delete(&["a".into()]), Some("a"), "version 9");
+    assert!(store.get("b").unwrap().is_some());
+    assert_corrupt(store.search(&SearchQuery::default()), Some("a"), "version 9");
+    assert_corrupt(store.check_consistency(), Some("a"), "version 9");
+}
+
+#[test]
+fn truncated_json_is_corrupt_with_its_source() {
+    let (store, db) = store_with_raw_access();
+    let bytes = raw_records(&db).get("a").unwrap().unwrap();
+    raw_records(&db).insert("a", &bytes[..bytes.len() / 2]).unwrap();
+    let err = store.get("a").expect_err("truncated record");
+    let StoreError::Corrupt { id, source, .. } = &err else {
+        panic!("expected Corrupt, got {err:?}");
+    };
+    assert_eq!(id.as_deref(), Some("a"));
+    assert!(source.is_some(), "the JSON error is kept: {err}");
+    assert!(store.get("b").unwrap().is_some(), "other records still load");
+}
+
+#[test]
+fn empty_and_misplaced_records_are_corrupt() {
+    let (store, db) = store_with_raw_access();
+    raw_records(&db).insert("a", &[] as &[u8]).unwrap();
+    assert_corrupt(store.get("a"), Some("a"), "empty record");
+    // A valid record stored under another id.
+    let b = raw_records(&db).get("b").unwrap().unwrap();
+    raw_records(&db).insert("c", b).unwrap();
+    assert_corrupt(store.get("c"), Some("c"), "has id \"b\"");
+}
+
+#[test]
+fn decode_never_panics_on_arbitrary_bytes() {
+    let valid = record_codec::encode(&full_record("x")).unwrap();
+    assert_eq!(record_codec::decode("x", &valid).unwrap(), full_record("x"));
+    for len in 0..valid.len() {
+        assert!(record_codec::decode("x", &valid[..len]).is_err());
+    }
+    for garbage in [
+        &[1u8, 0xFF, 0xFE][..],
+        &[1, b'{', b'}'],
+        &[1, b'n', b'u', b'l', b'l'],
+        &[0],
+    ] {
+        assert!(matches!(
+            record_codec::decode("x", garbage),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+}
+
+#[test]
+fn index_entry_without_record_is_corrupt_on_search() {
+    let (store, db) = store_with_raw_access();
+    let created = db.open_tree(layout::CREATED_INDEX).unwrap();
+    created
+        .insert(layout::created_key(5, "ghost"), &[] as &[u8])
+        .unwrap();
+    assert_corrupt(
+        store.search(&SearchQuery::default()),
+        Some("ghost"),
+        "does not exist",
+    );
+    let descending = SearchQuery {
+        descending: true,
+        ..SearchQuery::default()
+    };
+    assert_corrupt(store.search(&descending), Some("ghost"), "does not exist");
+    assert_corrupt(store.check_consistency(), None, "names no record");
+
+    let tenants = db.open_tree(layout::TENANT_INDEX).unwrap();
+    tenants
+        .insert(layout::prefixed_key("acme", "phantom").unwrap(), &[] as &[u8])
+        .unwrap();
+    let by_tenant = SearchQuery {
+        tenant_ids: vec!["acme".into()],
+        ..SearchQuery::default()
+    };
+    assert_corrupt(store.search(&by_tenant), Some("phantom"), "does not exist");
+}
+
+#[test]
+fn index_entry_with_a_wrong_value_is_corrupt_on_search() {
+    let (store, db) = store_with_raw_access();
+    // Index says record `b` has name "aaa"; the record says "bee".
+    let names = db.open_tree(layout::NAME_INDEX).unwrap();
+    names.insert(layout::name_key("aaa", "b"), &[] as &[u8]).unwrap();
+    let by_name = SearchQuery {
+        sort: SortField::Name,
+        ..SearchQuery::default()
+    };
+    assert_corrupt(store.search(&by_name), Some("b"), "does not match the record");
+    assert_corrupt(store.check_consistency(), None, "names no record with that value");
+}
+
+#[test]
+fn record_missing_from_an_index_fails_the_check() {
+    let (store, db) = store_with_raw_access();
+    store.check_consistency().expect("consistent before the damage");
+    let creators = db.open_tree(layout::CREATOR_INDEX).unwrap();
+    let key = layout::prefixed_key(&record("b", "bee", 20).key.created_by, "b").unwrap();
+    assert!(creators.remove(key).unwrap().is_some(), "the entry existed");
+    assert_corrupt(
+        store.check_consistency(),
+        None,
+        "missing from ak/index/created-by",
+    );
+}
+
+#[test]
+fn malformed_index_key_is_corrupt() {
+    let (store, db) = store_with_raw_access();
+    let names = db.open_tree(layout::NAME_INDEX).unwrap();
+    names.insert(b"no terminator".as_slice(), &[] as &[u8]).unwrap();
+    let by_name = SearchQuery {
+        sort: SortField::Name,
+        ..SearchQuery::default()
+    };
+    assert_corrupt(store.search(&by_name), None, "malformed key");
+}
