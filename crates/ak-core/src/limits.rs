@@ -15,6 +15,9 @@ pub const MAX_ROLES: usize = 64;
 pub const MAX_TENANTS: usize = 64;
 /// Largest serialized size of a key's `customClaims` object, in bytes of compact JSON.
 pub const MAX_CUSTOM_CLAIMS_BYTES: usize = 8 * 1024;
+/// Largest serialized size of the custom claims given at exchange (they land under `nsec`), in
+/// bytes of compact JSON.
+pub const MAX_EXCHANGE_CLAIMS_BYTES: usize = 8 * 1024;
 /// Largest serialized size of a key's `customAttributes` object, in bytes of compact JSON.
 pub const MAX_CUSTOM_ATTRIBUTES_BYTES: usize = 8 * 1024;
 /// Most entries in a key's `permittedIps` list.

@@ -215,6 +215,12 @@ pub fn custom_claims(claims: &Map<String, Value>) -> Result<(), ValidationError>
     Ok(())
 }
 
+/// Checks the custom claims given at exchange (placed under `nsec`, so any names are allowed):
+/// at most [`MAX_EXCHANGE_CLAIMS_BYTES`] of JSON.
+pub fn exchange_claims(claims: &Map<String, Value>) -> Result<(), ValidationError> {
+    json_size("loginOptions.customClaims", claims, MAX_EXCHANGE_CLAIMS_BYTES)
+}
+
 /// Checks custom attributes: at most [`MAX_CUSTOM_ATTRIBUTES_BYTES`] of JSON.
 pub fn custom_attributes(attributes: &Map<String, Value>) -> Result<(), ValidationError> {
     json_size("customAttributes", attributes, MAX_CUSTOM_ATTRIBUTES_BYTES)

@@ -1,0 +1,102 @@
+//! [`AsyncAccessKeys`]: the service for async code, on tokio's blocking pool.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ak_core::{AccessKey, CreateKey, CreatedKey, ManageError, Page, SearchQuery, UpdateKey};
+use ak_token::VerifiedToken;
+
+use crate::{AccessKeys, ExchangeError, ExchangeOptions, ExchangeResponse, SessionError};
+
+/// [`AccessKeys`] for async code: every call that touches the store or hashes a secret runs on
+/// tokio's blocking thread pool (`spawn_blocking`), so it never stalls a runtime thread.
+///
+/// Offline token validation ([`AccessKeys::validate_session`]) is CPU-only and short; call it on
+/// [`inner`](Self::inner) directly. A panic inside a call is resumed in the caller.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use ak::{AccessKeys, AsyncAccessKeys, CreateKey, ExchangeOptions, KeySet, MemoryKeyStore, SigningKey};
+/// let keys = AsyncAccessKeys::new(
+///     AccessKeys::builder()
+///         .store(MemoryKeyStore::new())
+///         .signing_keys(KeySet::new(SigningKey::generate()))
+///         .issuer("p")
+///         .build()?,
+/// );
+/// let created = keys.create(CreateKey::named("worker")).await?;
+/// let cleartext = created.cleartext.expose_secret().to_owned();
+/// let session = keys.exchange(cleartext, ExchangeOptions::default()).await?;
+/// assert_eq!(keys.inner().validate_session(&session.session_jwt)?.key_id(), created.key.id);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AsyncAccessKeys {
+    inner: Arc<AccessKeys>,
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        // The blocking task panicked (resume it here) or was cancelled because the runtime is
+        // shutting down, in which case this future is being dropped and the value is moot.
+        Err(error) => std::panic::resume_unwind(match error.try_into_panic() {
+            Ok(payload) => payload,
+            Err(_) => Box::new("ak: blocking task cancelled by runtime shutdown"),
+        }),
+    }
+}
+
+macro_rules! forward {
+    ($( $(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty => $pass:expr),*) -> $out:ty; )*) => {$(
+        $(#[$doc])*
+        pub async fn $name(&self, $($arg: $ty),*) -> $out {
+            let inner = Arc::clone(&self.inner);
+            blocking(move || inner.$name($($pass),*)).await
+        }
+    )*};
+}
+
+impl AsyncAccessKeys {
+    /// Wraps a service.
+    pub fn new(inner: AccessKeys) -> Self {
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The synchronous service, for CPU-only calls such as token validation.
+    pub fn inner(&self) -> &Arc<AccessKeys> {
+        &self.inner
+    }
+
+    forward! {
+        /// See [`AccessKeys::create`].
+        fn create(request: CreateKey => request) -> Result<CreatedKey, ManageError>;
+        /// See [`AccessKeys::load`].
+        fn load(id: String => &id) -> Result<AccessKey, ManageError>;
+        /// See [`AccessKeys::search`].
+        fn search(query: SearchQuery => &query) -> Result<Page<AccessKey>, ManageError>;
+        /// See [`AccessKeys::update`].
+        fn update(request: UpdateKey => request) -> Result<AccessKey, ManageError>;
+        /// See [`AccessKeys::activate`].
+        fn activate(id: String => &id) -> Result<(), ManageError>;
+        /// See [`AccessKeys::deactivate`].
+        fn deactivate(id: String => &id) -> Result<(), ManageError>;
+        /// See [`AccessKeys::delete`].
+        fn delete(id: String => &id) -> Result<(), ManageError>;
+        /// See [`AccessKeys::activate_batch`].
+        fn activate_batch(ids: Vec<String> => &ids) -> Result<(), ManageError>;
+        /// See [`AccessKeys::deactivate_batch`].
+        fn deactivate_batch(ids: Vec<String> => &ids) -> Result<(), ManageError>;
+        /// See [`AccessKeys::delete_batch`].
+        fn delete_batch(ids: Vec<String> => &ids) -> Result<(), ManageError>;
+        /// See [`AccessKeys::rotate`].
+        fn rotate(id: String => &id, grace: Duration => grace) -> Result<CreatedKey, ManageError>;
+        /// See [`AccessKeys::exchange`]. The presented key is moved in and zeroized after use.
+        fn exchange(presented: String => &zeroize::Zeroizing::new(presented), options: ExchangeOptions => &options) -> Result<ExchangeResponse, ExchangeError>;
+        /// See [`AccessKeys::validate_session_and_key`] (it reads the store).
+        fn validate_session_and_key(token: String => &token) -> Result<VerifiedToken, SessionError>;
+    }
+}

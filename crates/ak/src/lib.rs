@@ -1,0 +1,107 @@
+//! Machine-to-machine access keys, in-process.
+//!
+//! An administrator creates an access key; only an argon2id hash of it is stored. A machine
+//! presents the key and exchanges it for a short-lived EdDSA (Ed25519) JWT carrying the key's
+//! roles, permissions, tenants and claims; any service verifies that JWT offline against the
+//! JWKS. It follows Descope's Access Keys: same field names, semantics and token claims.
+//!
+//! # Quickstart
+//!
+//! ```
+//! # #[cfg(feature = "sqlite")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use ak::{AccessKeys, CreateKey, ExchangeOptions, KeySet, RoleCatalog, SigningKey, SqliteKeyStore};
+//!
+//! let keys = AccessKeys::builder()
+//!     .store(SqliteKeyStore::open_in_memory()?)       // or SqliteKeyStore::open("ak.db")
+//!     .signing_keys(KeySet::new(SigningKey::generate()))
+//!     .issuer("my-project")
+//!     .role_catalog(RoleCatalog::new().with_project_role("deployer", ["deploy"]))
+//!     .build()?;
+//!
+//! // An administrator creates a key. The cleartext is shown once; only its hash is stored.
+//! let created = keys.create(CreateKey { role_names: vec!["deployer".into()], ..CreateKey::named("ci") })?;
+//!
+//! // A machine exchanges it for a session token...
+//! let session = keys.exchange(created.cleartext.expose_secret(), &ExchangeOptions::default())?;
+//!
+//! // ...which any service verifies offline, then authorizes.
+//! let token = keys.validate_session(&session.session_jwt)?;
+//! assert_eq!(token.key_id(), created.key.id);
+//! assert!(token.validate_permissions(&["deploy"]));
+//!
+//! // A deactivated key never yields a token again.
+//! keys.deactivate(&created.key.id)?;
+//! assert!(keys.exchange(created.cleartext.expose_secret(), &ExchangeOptions::default()).is_err());
+//! # Ok(()) }
+//! # #[cfg(not(feature = "sqlite"))]
+//! # fn main() {}
+//! ```
+//!
+//! # Features
+//!
+//! * `sqlite` (default): [`SqliteKeyStore`], bundled SQLite.
+//! * `sled`: [`SledKeyStore`], pure Rust.
+//! * `tokio`: [`AsyncAccessKeys`], which runs every call on tokio's blocking pool.
+//!
+//! Features are additive: with both stores enabled, the store is chosen at construction.
+//!
+//! # Tokens
+//!
+//! `iss` is the issuer (project id), `sub` the key id, `exp = min(now + session timeout, key
+//! expiry)`. A key with project roles gets top-level `roles` and `permissions` (resolved through
+//! the [`RoleCatalog`]); a key with tenants gets `tenants: {id: {roles, permissions}}`; a key bound
+//! to a user, with a [`UserDirectory`] configured, carries that user's authorization instead, and
+//! its user id under [`BOUND_USER_CLAIM`]. The key's custom claims sit at the top level, exchange
+//! claims under `nsec`, a selected tenant in `dct`.
+
+#![forbid(unsafe_code)]
+
+#[cfg(feature = "tokio")]
+mod async_service;
+mod config;
+mod exchange;
+mod service;
+mod session;
+
+pub use config::{
+    ConfigError, DEFAULT_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT, MAX_SESSION_TOKEN_BYTES, MIN_SESSION_TIMEOUT,
+};
+pub use exchange::{BOUND_USER_CLAIM, ExchangeError, ExchangeOptions, ExchangeResponse};
+pub use service::{AccessKeys, AccessKeysBuilder};
+pub use session::SessionError;
+
+#[cfg(feature = "tokio")]
+pub use async_service::AsyncAccessKeys;
+
+#[doc(inline)]
+pub use ak_core::{
+    AccessKey, AuthError, AuthenticatedKey, Authorization, Clock, CreateKey, CreatedKey, Cursor,
+    DirectoryError, DirectoryUser, ExpiryFilter, HashParams, KeyManager, KeyRecord, KeyStatus, KeyStore,
+    KeyTenant, ManageError, ManualClock, MemoryKeyStore, OsRandom, Page, RandomSource, RoleCatalog,
+    SearchQuery, SeededRandom, SortField, StoreError, SystemClock, UpdateKey, UserDirectory, ValidationError,
+    limits,
+};
+#[doc(inline)]
+pub use ak_token::{
+    CacheOptions, Jwk, Jwks, KeyError, KeySet, MintError, SessionClaims, SigningKey, TenantClaims,
+    VerifiedToken, VerifyError,
+};
+
+#[cfg(feature = "sqlite")]
+#[doc(inline)]
+pub use ak_sqlite::SqliteKeyStore;
+
+#[cfg(feature = "sled")]
+#[doc(inline)]
+pub use ak_sled::SledKeyStore;
+
+/// The crates ak is made of, for anything the re-exports above leave out.
+pub mod crates {
+    pub use ak_core as core;
+    #[cfg(feature = "sled")]
+    pub use ak_sled as sled;
+    #[cfg(feature = "sqlite")]
+    pub use ak_sqlite as sqlite;
+    pub use ak_token as token;
+}

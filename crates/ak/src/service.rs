@@ -1,0 +1,354 @@
+//! [`AccessKeys`]: the service an application calls.
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use ak_core::{
+    AccessKey, Clock, CreateKey, CreatedKey, HashParams, KeyManager, KeyStore, ManageError, OsRandom, Page,
+    RandomSource, RoleCatalog, SearchQuery, SystemClock, UpdateKey, UserDirectory, validate,
+};
+use ak_token::{
+    Audience, CacheOptions, Jwks, KeyError, KeySet, SigningKey, TokenMinter, VerificationOptions,
+    VerifiedToken, Verifier,
+};
+use data_encoding::BASE64URL_NOPAD;
+
+use crate::config::{
+    ConfigError, DEFAULT_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT, MAX_SESSION_TOKEN_BYTES, MIN_SESSION_TIMEOUT,
+};
+use crate::exchange::{ExchangeError, ExchangeOptions, ExchangeResponse, session_claims};
+use crate::session::SessionError;
+
+/// Access keys for one project: management, exchange for session tokens, and their validation.
+///
+/// Build one with [`AccessKeys::builder`]; share it with an `Arc`. Every method is synchronous
+/// (storage is embedded); in async code use [`AsyncAccessKeys`](crate::AsyncAccessKeys) (feature
+/// `tokio`) or `spawn_blocking`.
+#[derive(Debug)]
+pub struct AccessKeys {
+    manager: KeyManager,
+    minter: RwLock<TokenMinter>,
+    verifier: Verifier,
+    issuer: String,
+    audience: Option<String>,
+    session_timeout_secs: i64,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn RandomSource>,
+}
+
+impl AccessKeys {
+    /// Starts configuring the service.
+    pub fn builder() -> AccessKeysBuilder {
+        AccessKeysBuilder::default()
+    }
+
+    /// The key manager, for anything not forwarded here.
+    pub fn manager(&self) -> &KeyManager {
+        &self.manager
+    }
+
+    /// The configured issuer (project id), the `iss` of every token.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    // --- management -------------------------------------------------------------------------
+
+    /// Creates a key; the returned cleartext is the only copy. See [`KeyManager::create`].
+    pub fn create(&self, request: CreateKey) -> Result<CreatedKey, ManageError> {
+        self.manager.create(request)
+    }
+
+    /// Loads a key by id.
+    pub fn load(&self, id: &str) -> Result<AccessKey, ManageError> {
+        self.manager.load(id)
+    }
+
+    /// One page of the keys matching `query`.
+    pub fn search(&self, query: &SearchQuery) -> Result<Page<AccessKey>, ManageError> {
+        self.manager.search(query)
+    }
+
+    /// Updates a key (absent fields kept, empty ones cleared).
+    pub fn update(&self, request: UpdateKey) -> Result<AccessKey, ManageError> {
+        self.manager.update(request)
+    }
+
+    /// Activates a key.
+    pub fn activate(&self, id: &str) -> Result<(), ManageError> {
+        self.manager.activate(id)
+    }
+
+    /// Deactivates a key; durable when this returns.
+    pub fn deactivate(&self, id: &str) -> Result<(), ManageError> {
+        self.manager.deactivate(id)
+    }
+
+    /// Deletes a key; durable when this returns.
+    pub fn delete(&self, id: &str) -> Result<(), ManageError> {
+        self.manager.delete(id)
+    }
+
+    /// Activates up to 1000 keys atomically.
+    pub fn activate_batch(&self, ids: &[String]) -> Result<(), ManageError> {
+        self.manager.activate_batch(ids)
+    }
+
+    /// Deactivates up to 1000 keys atomically.
+    pub fn deactivate_batch(&self, ids: &[String]) -> Result<(), ManageError> {
+        self.manager.deactivate_batch(ids)
+    }
+
+    /// Deletes up to 1000 keys atomically.
+    pub fn delete_batch(&self, ids: &[String]) -> Result<(), ManageError> {
+        self.manager.delete_batch(ids)
+    }
+
+    /// Gives a key a new secret; the old one works for `grace` more (zero: not at all).
+    pub fn rotate(&self, id: &str, grace: Duration) -> Result<CreatedKey, ManageError> {
+        self.manager.rotate(id, grace.as_secs())
+    }
+
+    // --- exchange and validation --------------------------------------------------------------
+
+    /// Exchanges a presented key for a session token (Descope's `/v1/auth/accesskey/exchange`).
+    ///
+    /// The token's `exp` is `min(now + session timeout, key expiry)`. Inactive, expired, deleted,
+    /// IP-denied and bound-to-inactive-user keys never yield a token.
+    pub fn exchange(
+        &self,
+        presented: &str,
+        options: &ExchangeOptions,
+    ) -> Result<ExchangeResponse, ExchangeError> {
+        validate::exchange_claims(&options.custom_claims)?;
+        let now = self.clock.now();
+        let authenticated = self.manager.authenticate_at(presented, options.client_ip, now)?;
+        let mut claims = session_claims(
+            &self.issuer,
+            &authenticated,
+            options,
+            now,
+            self.session_timeout_secs,
+            self.jti()?,
+        )?;
+        claims.aud = self.audience.clone().map(Audience::Single);
+        let session_jwt = self
+            .minter
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .mint(&claims)?;
+        if session_jwt.len() > MAX_SESSION_TOKEN_BYTES {
+            return Err(ExchangeError::TokenTooLarge);
+        }
+        Ok(ExchangeResponse {
+            key_id: claims.sub,
+            session_jwt,
+            expiration: claims.exp,
+        })
+    }
+
+    /// Verifies a session token offline: signature, format, `exp`/`nbf`/`iat` (5 s leeway) and
+    /// `iss`. A token of a key revoked after minting stays valid until it expires; use
+    /// [`validate_session_and_key`](Self::validate_session_and_key) when that matters.
+    pub fn validate_session(&self, token: &str) -> Result<VerifiedToken, SessionError> {
+        Ok(self.verifier.verify(token, self.clock.now())?)
+    }
+
+    /// Like [`validate_session`](Self::validate_session), then one point lookup to check that the
+    /// token's key still exists, is active and is unexpired, so revocation takes effect at once.
+    pub fn validate_session_and_key(&self, token: &str) -> Result<VerifiedToken, SessionError> {
+        let now = self.clock.now();
+        let verified = self.verifier.verify(token, now)?;
+        self.manager.ensure_usable_at(verified.key_id(), now)?;
+        Ok(verified)
+    }
+
+    // --- signing keys --------------------------------------------------------------------------
+
+    /// The public keys as a JWKS document, for services that verify tokens themselves.
+    pub fn jwks(&self) -> Jwks {
+        self.minter.read().unwrap_or_else(PoisonError::into_inner).jwks()
+    }
+
+    /// Makes `new_active` the signing key; tokens signed by the previous keys keep verifying
+    /// until those keys are retired.
+    pub fn rotate_signing_key(&self, new_active: SigningKey) {
+        let mut minter = self.minter.write().unwrap_or_else(PoisonError::into_inner);
+        minter.key_set_mut().rotate(new_active);
+        self.verifier.replace_key_set(minter.key_set());
+    }
+
+    /// Removes an old verification key: tokens it signed stop verifying. The active key cannot
+    /// be retired.
+    pub fn retire_signing_key(&self, kid: &str) -> Result<(), KeyError> {
+        let mut minter = self.minter.write().unwrap_or_else(PoisonError::into_inner);
+        minter.key_set_mut().retire(kid)?;
+        self.verifier.replace_key_set(minter.key_set());
+        Ok(())
+    }
+
+    /// A copy of the signing key set, e.g. to persist it after a rotation.
+    pub fn signing_keys(&self) -> KeySet {
+        self.minter
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .key_set()
+            .clone()
+    }
+
+    fn jti(&self) -> Result<String, ExchangeError> {
+        let mut bytes = [0u8; 16];
+        self.random.fill_bytes(&mut bytes)?;
+        Ok(BASE64URL_NOPAD.encode(&bytes))
+    }
+}
+
+/// Configures [`AccessKeys`]. A store, a signing key set and an issuer are required.
+#[derive(Debug, Default)]
+pub struct AccessKeysBuilder {
+    store: Option<Arc<dyn KeyStore>>,
+    signing_keys: Option<KeySet>,
+    issuer: String,
+    audience: Option<String>,
+    session_timeout: Option<Duration>,
+    catalog: Option<RoleCatalog>,
+    users: Option<Arc<dyn UserDirectory>>,
+    clock: Option<Arc<dyn Clock>>,
+    random: Option<Arc<dyn RandomSource>>,
+    key_prefix: Option<String>,
+    hash_params: Option<HashParams>,
+    token_cache: Option<CacheOptions>,
+}
+
+impl AccessKeysBuilder {
+    /// The key store (required).
+    pub fn store(mut self, store: impl KeyStore + 'static) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// A key store shared with other code (required, unless [`store`](Self::store) is used).
+    pub fn shared_store(mut self, store: Arc<dyn KeyStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The signing key set (required).
+    pub fn signing_keys(mut self, keys: KeySet) -> Self {
+        self.signing_keys = Some(keys);
+        self
+    }
+
+    /// The issuer: the project id, written to and required in every token's `iss` (required).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = issuer.into();
+        self
+    }
+
+    /// An audience to put in tokens and require when validating (default: none).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// How long session tokens live: 3 minutes ..= 4 weeks (default 10 minutes).
+    pub fn session_timeout(mut self, timeout: Duration) -> Self {
+        self.session_timeout = Some(timeout);
+        self
+    }
+
+    /// Role catalog: unknown roles are rejected and tokens carry resolved permissions.
+    pub fn role_catalog(mut self, catalog: RoleCatalog) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    /// User directory for keys bound to users.
+    pub fn user_directory(mut self, users: Arc<dyn UserDirectory>) -> Self {
+        self.users = Some(users);
+        self
+    }
+
+    /// Clock (default: system time).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Random source (default: the OS CSPRNG).
+    pub fn random(mut self, random: Arc<dyn RandomSource>) -> Self {
+        self.random = Some(random);
+        self
+    }
+
+    /// Cleartext prefix of new keys (default `ak`).
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.key_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Argon2id parameters for new secrets (default m=8 KiB, t=1, p=1).
+    pub fn hash_params(mut self, params: HashParams) -> Self {
+        self.hash_params = Some(params);
+        self
+    }
+
+    /// Cache verified tokens so re-validating one skips the signature check.
+    pub fn token_cache(mut self, cache: CacheOptions) -> Self {
+        self.token_cache = Some(cache);
+        self
+    }
+
+    /// Checks the settings and builds the service.
+    pub fn build(self) -> Result<AccessKeys, ConfigError> {
+        let store = self.store.ok_or(ConfigError::MissingStore)?;
+        let keys = self.signing_keys.ok_or(ConfigError::MissingSigningKeys)?;
+        if self.issuer.is_empty() {
+            return Err(ConfigError::MissingIssuer);
+        }
+        let timeout = self.session_timeout.unwrap_or(DEFAULT_SESSION_TIMEOUT);
+        if !(MIN_SESSION_TIMEOUT..=MAX_SESSION_TIMEOUT).contains(&timeout) {
+            return Err(ConfigError::SessionTimeout(timeout));
+        }
+        let session_timeout_secs =
+            i64::try_from(timeout.as_secs()).map_err(|_| ConfigError::SessionTimeout(timeout))?;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let random = self.random.unwrap_or_else(|| Arc::new(OsRandom));
+
+        let mut manager = KeyManager::builder(store)
+            .clock(clock.clone())
+            .random(random.clone());
+        if let Some(catalog) = self.catalog {
+            manager = manager.role_catalog(catalog);
+        }
+        if let Some(users) = self.users {
+            manager = manager.user_directory(users);
+        }
+        if let Some(prefix) = self.key_prefix {
+            manager = manager.key_prefix(prefix);
+        }
+        if let Some(params) = self.hash_params {
+            manager = manager.hash_params(params);
+        }
+
+        let mut options = VerificationOptions::new()
+            .with_issuer(self.issuer.clone())
+            .with_max_token_len(MAX_SESSION_TOKEN_BYTES);
+        if let Some(audience) = &self.audience {
+            options = options.with_audience(audience.clone());
+        }
+        if let Some(cache) = self.token_cache {
+            options = options.with_cache(cache);
+        }
+        Ok(AccessKeys {
+            manager: manager.build()?,
+            verifier: Verifier::from_key_set(&keys, options),
+            minter: RwLock::new(TokenMinter::new(keys)),
+            issuer: self.issuer,
+            audience: self.audience,
+            session_timeout_secs,
+            clock,
+            random,
+        })
+    }
+}
