@@ -1,4 +1,4 @@
-//! One function per clause of the [`KeyStore`](ak_core::KeyStore) contract.
+//! One function per clause of the [`ak_core::KeyStore`] contract.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Barrier};

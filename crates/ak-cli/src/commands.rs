@@ -1,0 +1,322 @@
+//! What each command does.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ak::{
+    AccessKeys, CreateKey, ExchangeOptions, KeyManager, KeyStatus, KeyStore, SearchQuery, SigningKey,
+    UpdateKey,
+};
+use serde_json::{Map, Value, json};
+use zeroize::Zeroizing;
+
+use crate::args::{
+    Cli, Command, CreateArgs, ExchangeArgs, KeyFields, SearchArgs, SigningKeyCommand, UpdateArgs,
+};
+use crate::error::CliError;
+use crate::key_file;
+use crate::output;
+
+/// The environment variable an access key may be passed in (never an argument).
+pub(crate) const ACCESS_KEY_VAR: &str = "AK_ACCESS_KEY";
+
+pub(crate) struct Context {
+    pub(crate) cli: Cli,
+    out: std::io::Stdout,
+}
+
+impl Context {
+    pub(crate) fn new(cli: Cli) -> Self {
+        Self {
+            cli,
+            out: std::io::stdout(),
+        }
+    }
+
+    fn print(&self, text: &str) -> Result<(), CliError> {
+        let mut out = self.out.lock();
+        writeln!(out, "{text}")?;
+        Ok(())
+    }
+
+    fn print_json(&self, value: &Value) -> Result<(), CliError> {
+        self.print(&serde_json::to_string_pretty(value).unwrap_or_default())
+    }
+
+    fn store(&self) -> Result<Arc<dyn KeyStore>, CliError> {
+        Ok(self.cli.store.open()?)
+    }
+
+    fn manager(&self) -> Result<KeyManager, CliError> {
+        Ok(KeyManager::builder(self.store()?)
+            .build()
+            .map_err(ak::ConfigError::from)?)
+    }
+
+    fn keys_path(&self) -> PathBuf {
+        self.cli
+            .keys
+            .clone()
+            .unwrap_or_else(|| self.cli.store.default_keys_path())
+    }
+
+    fn service(&self) -> Result<AccessKeys, CliError> {
+        let keys = key_file::load_or_create(&self.keys_path())?;
+        Ok(AccessKeys::builder()
+            .shared_store(self.store()?)
+            .signing_keys(keys)
+            .issuer(&self.cli.issuer)
+            .build()?)
+    }
+
+    pub(crate) fn run(&self) -> Result<(), CliError> {
+        match &self.cli.command {
+            Command::Create(args) => self.create(args),
+            Command::Load { id } => {
+                let key = self.manager()?.load(id)?;
+                if self.cli.json {
+                    self.print_json(&json!({ "key": key }))
+                } else {
+                    self.print(&output::key_details(&key))
+                }
+            }
+            Command::Search(args) => self.search(args),
+            Command::Update(args) => self.update(args),
+            Command::Activate(ids) => self.set_status(&ids.ids, KeyStatus::Active),
+            Command::Deactivate(ids) => self.set_status(&ids.ids, KeyStatus::Inactive),
+            Command::Delete(ids) => {
+                self.manager()?.delete_batch(&ids.ids)?;
+                self.done(&format!("Deleted {} key(s).", ids.ids.len()))
+            }
+            Command::Rotate { id, grace } => {
+                let rotated = self
+                    .manager()?
+                    .rotate(id, grace.map_or(0, |grace| grace.as_secs()))?;
+                self.show_created("Rotated", &rotated)
+            }
+            Command::Exchange(args) => self.exchange(args),
+            Command::Verify { token } => self.verify(token.as_deref()),
+            Command::Jwks => {
+                let keys = key_file::load_or_create(&self.keys_path())?;
+                self.print(&keys.jwks().to_json())
+            }
+            Command::SigningKey(command) => self.signing_key(command),
+            Command::Demo => crate::demo::run(self.cli.json),
+        }
+    }
+
+    fn done(&self, message: &str) -> Result<(), CliError> {
+        if self.cli.json {
+            self.print("{}")
+        } else {
+            self.print(message)
+        }
+    }
+
+    fn create(&self, args: &CreateArgs) -> Result<(), CliError> {
+        let manager = self.manager()?;
+        let now = manager.clock().now();
+        let expire_time = match (args.expires_in, args.expires_at) {
+            (Some(after), _) => Some(
+                i64::try_from(after.as_secs())
+                    .ok()
+                    .and_then(|secs| now.checked_add(secs))
+                    .ok_or_else(|| CliError::Input("--expires-in is too far in the future".into()))?,
+            ),
+            (None, at) => at,
+        };
+        let KeyFields {
+            description,
+            roles,
+            tenants,
+            claims,
+            attrs,
+            ips,
+        } = &args.fields;
+        let request = CreateKey {
+            name: args.name.clone(),
+            description: description.clone(),
+            expire_time,
+            role_names: roles.clone(),
+            key_tenants: tenants.clone(),
+            user_id: args.user.clone(),
+            custom_claims: to_map(claims),
+            custom_attributes: to_map(attrs),
+            permitted_ips: ips.clone(),
+            created_by: Some(creator()),
+        };
+        let created = manager.create(request)?;
+        self.show_created("Created", &created)
+    }
+
+    fn show_created(&self, verb: &str, created: &ak::CreatedKey) -> Result<(), CliError> {
+        if self.cli.json {
+            return self
+                .print_json(&json!({ "cleartext": created.cleartext.expose_secret(), "key": created.key }));
+        }
+        self.print(&format!(
+            "{verb} access key {id} ({name}).\n\nCleartext key, shown this once and stored nowhere:\n\n    {secret}\n",
+            id = created.key.id,
+            name = created.key.name,
+            secret = created.cleartext.expose_secret()
+        ))
+    }
+
+    fn search(&self, args: &SearchArgs) -> Result<(), CliError> {
+        let manager = self.manager()?;
+        let mut query = SearchQuery {
+            tenant_ids: args.tenants.clone(),
+            bound_user_id: args.user.clone(),
+            created_by: args.created_by.clone(),
+            custom_attributes: to_map(&args.attrs),
+            text: args.text.clone(),
+            status: args.status.as_deref().and_then(KeyStatus::parse),
+            ..SearchQuery::default()
+        };
+        let wanted = usize::try_from(args.limit).unwrap_or(usize::MAX);
+        let mut keys = Vec::new();
+        loop {
+            query.limit = u32::try_from(wanted - keys.len())
+                .unwrap_or(u32::MAX)
+                .min(ak::limits::MAX_PAGE_SIZE);
+            let page = manager.search(&query)?;
+            keys.extend(page.items);
+            match page.next_cursor {
+                Some(cursor) if keys.len() < wanted => query.cursor = Some(cursor),
+                _ => break,
+            }
+        }
+        if self.cli.json {
+            self.print_json(&json!({ "keys": keys }))
+        } else {
+            self.print(&output::key_table(&keys))
+        }
+    }
+
+    fn update(&self, args: &UpdateArgs) -> Result<(), CliError> {
+        let KeyFields {
+            description,
+            roles,
+            tenants,
+            claims,
+            attrs,
+            ips,
+        } = &args.fields;
+        // Absent options keep the stored value; a given option replaces it.
+        let request = UpdateKey {
+            id: args.id.clone(),
+            name: args.name.clone(),
+            description: description.clone(),
+            role_names: (!roles.is_empty()).then(|| roles.clone()),
+            key_tenants: (!tenants.is_empty()).then(|| tenants.clone()),
+            custom_claims: (!claims.is_empty()).then(|| to_map(claims)),
+            custom_attributes: (!attrs.is_empty()).then(|| to_map(attrs)),
+            permitted_ips: (!ips.is_empty()).then(|| ips.clone()),
+        };
+        let key = self.manager()?.update(request)?;
+        if self.cli.json {
+            self.print_json(&json!({ "key": key }))
+        } else {
+            self.print(&output::key_details(&key))
+        }
+    }
+
+    fn set_status(&self, ids: &[String], status: KeyStatus) -> Result<(), CliError> {
+        let manager = self.manager()?;
+        match status {
+            KeyStatus::Active => manager.activate_batch(ids)?,
+            KeyStatus::Inactive => manager.deactivate_batch(ids)?,
+        }
+        let verb = if status == KeyStatus::Active {
+            "Activated"
+        } else {
+            "Deactivated"
+        };
+        self.done(&format!("{verb} {} key(s).", ids.len()))
+    }
+
+    fn exchange(&self, args: &ExchangeArgs) -> Result<(), CliError> {
+        let presented = read_access_key()?;
+        let options = ExchangeOptions {
+            custom_claims: to_map(&args.claims),
+            selected_tenant: args.tenant.clone(),
+            client_ip: args.ip,
+        };
+        let response = self.service()?.exchange(&presented, &options)?;
+        if self.cli.json {
+            self.print_json(&serde_json::to_value(&response).unwrap_or_default())
+        } else {
+            self.print(&response.session_jwt)
+        }
+    }
+
+    fn verify(&self, token: Option<&str>) -> Result<(), CliError> {
+        let token = match token {
+            Some(token) => token.to_owned(),
+            None => read_stdin("a token")?.to_string(),
+        };
+        let verified = self.service()?.validate_session(token.trim())?;
+        self.print_json(&serde_json::to_value(verified.claims()).unwrap_or_default())
+    }
+
+    fn signing_key(&self, command: &SigningKeyCommand) -> Result<(), CliError> {
+        let path = self.keys_path();
+        let mut keys = key_file::load(&path)?;
+        match command {
+            SigningKeyCommand::Rotate => {
+                keys.rotate(SigningKey::generate());
+                key_file::replace(&path, &keys)?;
+                let kid = keys.active().kid().to_owned();
+                if self.cli.json {
+                    self.print_json(&json!({ "kid": kid }))
+                } else {
+                    self.print(&format!(
+                        "New signing key {kid} is active; older keys still verify until retired."
+                    ))
+                }
+            }
+            SigningKeyCommand::Retire { kid } => {
+                keys.retire(kid)?;
+                key_file::replace(&path, &keys)?;
+                self.done(&format!(
+                    "Retired signing key {kid}; tokens it signed no longer verify."
+                ))
+            }
+        }
+    }
+}
+
+fn to_map(pairs: &[(String, Value)]) -> Map<String, Value> {
+    pairs.iter().cloned().collect()
+}
+
+/// Who is creating keys: the local user, as `cli:<user>`.
+fn creator() -> String {
+    let user = std::env::var("USER").unwrap_or_default();
+    let user: String = user.chars().filter(|c| !c.is_control()).take(100).collect();
+    if user.is_empty() {
+        "cli".to_owned()
+    } else {
+        format!("cli:{user}")
+    }
+}
+
+/// The access key from `AK_ACCESS_KEY`, else standard input; never from an argument.
+fn read_access_key() -> Result<Zeroizing<String>, CliError> {
+    if let Ok(value) = std::env::var(ACCESS_KEY_VAR) {
+        let value = Zeroizing::new(value);
+        return Ok(Zeroizing::new(value.trim().to_owned()));
+    }
+    read_stdin("an access key (pipe it in, or set AK_ACCESS_KEY)")
+}
+
+fn read_stdin(what: &str) -> Result<Zeroizing<String>, CliError> {
+    let mut text = Zeroizing::new(String::new());
+    std::io::stdin().take(64 * 1024).read_to_string(&mut text)?;
+    let trimmed = Zeroizing::new(text.trim().to_owned());
+    if trimmed.is_empty() {
+        return Err(CliError::Input(format!("expected {what} on standard input")));
+    }
+    Ok(trimmed)
+}

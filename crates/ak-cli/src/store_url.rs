@@ -1,0 +1,57 @@
+//! `--store` URLs and opening the store they name.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ak::{KeyStore, SledKeyStore, SqliteKeyStore, StoreError};
+
+/// A store location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum StoreUrl {
+    /// `sqlite:<path>`.
+    Sqlite(PathBuf),
+    /// `sled:<directory>`.
+    Sled(PathBuf),
+}
+
+impl StoreUrl {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
+        let (scheme, path) = text
+            .split_once(':')
+            .ok_or_else(|| format!("invalid store {text:?}: use sqlite:<path> or sled:<directory>"))?;
+        if path.is_empty() {
+            return Err(format!("invalid store {text:?}: the path is empty"));
+        }
+        match scheme {
+            "sqlite" => Ok(Self::Sqlite(path.into())),
+            "sled" => Ok(Self::Sled(path.into())),
+            other => Err(format!(
+                "unknown store scheme {other:?}: use sqlite:<path> or sled:<directory>"
+            )),
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        match self {
+            Self::Sqlite(path) | Self::Sled(path) => path,
+        }
+    }
+
+    pub(crate) fn open(&self) -> Result<Arc<dyn KeyStore>, StoreError> {
+        Ok(match self {
+            Self::Sqlite(path) => Arc::new(SqliteKeyStore::open(path)?),
+            Self::Sled(path) => Arc::new(SledKeyStore::open(path)?),
+        })
+    }
+
+    /// The default signing key file: beside the store, named after it.
+    pub(crate) fn default_keys_path(&self) -> PathBuf {
+        let mut name = self
+            .path()
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| "ak".into());
+        name.push(".signing-keys.json");
+        self.path().with_file_name(name)
+    }
+}

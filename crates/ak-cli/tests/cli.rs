@@ -1,0 +1,475 @@
+//! Drives the real `ak` binary: every command, its `--json` shape, exit codes and bad input.
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+
+    fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "stderr: {}\nstdout: {}", self.stderr, self.stdout);
+        self
+    }
+}
+
+/// Runs `ak` in `dir` with a clean environment plus `env`, feeding `stdin`.
+fn ak_with(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ak"));
+    command
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in ["AK_STORE", "AK_SIGNING_KEYS", "AK_ISSUER", "AK_ACCESS_KEY"] {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().copied());
+    let mut child = command.spawn().expect("ak runs");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    }
+}
+
+fn ak(dir: &Path, args: &[&str]) -> Run {
+    ak_with(dir, args, None, &[])
+}
+
+fn create(dir: &Path, args: &[&str]) -> (String, String) {
+    let mut all = vec!["--json", "create"];
+    all.extend_from_slice(args);
+    let created = ak(dir, &all).ok().json();
+    (
+        created["key"]["id"].as_str().unwrap().to_owned(),
+        created["cleartext"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn create_exchange_verify_on_the_default_sqlite_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = ak(
+        dir.path(),
+        &[
+            "--json",
+            "create",
+            "--name",
+            "ci",
+            "--description",
+            "runner",
+            "--expires-in",
+            "30d",
+            "--role",
+            "deployer",
+            "--claim",
+            r#"plan="gold""#,
+            "--attr",
+            "team=\"infra\"",
+            "--ip",
+            "10.0.0.0/8",
+            "--ip",
+            "::1",
+        ],
+    )
+    .ok()
+    .json();
+    let key = &created["key"];
+    assert_eq!(key["name"], "ci");
+    assert_eq!(key["description"], "runner");
+    assert_eq!(key["roleNames"], serde_json::json!(["deployer"]));
+    assert_eq!(key["customClaims"]["plan"], "gold");
+    assert_eq!(key["customAttributes"]["team"], "infra");
+    assert_eq!(key["permittedIps"], serde_json::json!(["10.0.0.0/8", "::1"]));
+    assert_eq!(key["status"], "active");
+    let expires = key["expireTime"].as_i64().unwrap() - key["createdTime"].as_i64().unwrap();
+    assert_eq!(expires, 30 * 86_400);
+    assert!(
+        dir.path().join("ak.db").exists(),
+        "the default store is sqlite:ak.db"
+    );
+    let cleartext = created["cleartext"].as_str().unwrap();
+    let id = key["id"].as_str().unwrap();
+
+    let exchanged = ak_with(
+        dir.path(),
+        &["--json", "exchange", "--ip", "10.1.1.1", "--claim", "run=42"],
+        Some(cleartext),
+        &[],
+    )
+    .ok()
+    .json();
+    assert_eq!(exchanged["keyId"], id);
+    let jwt = exchanged["sessionJwt"].as_str().unwrap();
+    assert!(exchanged["expiration"].as_i64().unwrap() > 0);
+    let keys_file = dir.path().join("ak.db.signing-keys.json");
+    assert_eq!(
+        std::fs::metadata(&keys_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let claims = ak(dir.path(), &["verify", jwt]).ok().json();
+    assert_eq!(claims["sub"], id);
+    assert_eq!(claims["iss"], "ak");
+    assert_eq!(claims["roles"], serde_json::json!(["deployer"]));
+    assert_eq!(claims["plan"], "gold");
+    assert_eq!(claims["nsec"]["run"], 42);
+    // Standard input works for verify too, and plain exchange prints only the JWT.
+    let plain = ak_with(
+        dir.path(),
+        &["exchange", "--ip", "10.1.1.1"],
+        None,
+        &[("AK_ACCESS_KEY", cleartext)],
+    )
+    .ok();
+    let jwt2 = plain.stdout.trim();
+    assert_eq!(jwt2.split('.').count(), 3);
+    ak_with(dir.path(), &["verify"], Some(jwt2), &[]).ok();
+
+    let jwks = ak(dir.path(), &["jwks"]).ok().json();
+    assert_eq!(jwks["keys"][0]["kty"], "OKP");
+    assert!(
+        jwks["keys"][0].get("d").is_none(),
+        "the JWKS holds no private key"
+    );
+}
+
+#[test]
+fn load_search_update_and_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _) = create(
+        dir.path(),
+        &["--name", "alpha", "--tenant", "acme:admin,viewer", "--user", "u1"],
+    );
+    let (b, _) = create(
+        dir.path(),
+        &["--name", "beta", "--tenant", "acme", "--attr", "team=\"pay\""],
+    );
+    let (c, _) = create(dir.path(), &["--name", "gamma", "--role", "r"]);
+
+    let loaded = ak(dir.path(), &["--json", "load", &a]).ok().json();
+    assert_eq!(
+        loaded["key"]["keyTenants"],
+        serde_json::json!([{"tenantId": "acme", "roleNames": ["admin", "viewer"]}])
+    );
+    assert_eq!(loaded["key"]["boundUserId"], "u1");
+    assert!(loaded["key"]["createdBy"].as_str().unwrap().starts_with("cli"));
+    let human = ak(dir.path(), &["load", &a]).ok().stdout;
+    assert!(
+        human.contains("alpha") && human.contains("acme (admin, viewer)"),
+        "{human}"
+    );
+
+    let ids = |run: Run| -> Vec<String> {
+        run.ok().json()["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids(ak(dir.path(), &["--json", "search", "--tenant", "acme"])).len(),
+        2
+    );
+    assert_eq!(
+        ids(ak(dir.path(), &["--json", "search", "--user", "u1"])),
+        [a.as_str()]
+    );
+    assert_eq!(
+        ids(ak(dir.path(), &["--json", "search", "--attr", "team=\"pay\""])),
+        [b.as_str()]
+    );
+    assert_eq!(
+        ids(ak(dir.path(), &["--json", "search", "--text", "GAM"])),
+        [c.as_str()]
+    );
+    assert_eq!(
+        ids(ak(dir.path(), &["--json", "search", "--limit", "2"])).len(),
+        2
+    );
+    assert_eq!(ids(ak(dir.path(), &["--json", "search"])).len(), 3);
+    let table = ak(dir.path(), &["search"]).ok().stdout;
+    assert!(table.contains("ID") && table.contains("3 key(s)"), "{table}");
+
+    let updated = ak(
+        dir.path(),
+        &["--json", "update", &c, "--name", "gamma2", "--description", "d"],
+    )
+    .ok()
+    .json();
+    assert_eq!(updated["key"]["name"], "gamma2");
+    assert_eq!(
+        updated["key"]["roleNames"],
+        serde_json::json!(["r"]),
+        "absent options keep their value"
+    );
+
+    assert_eq!(
+        ak(dir.path(), &["--json", "deactivate", &a, &b]).ok().json(),
+        serde_json::json!({})
+    );
+    assert_eq!(
+        ids(ak(dir.path(), &["--json", "search", "--status", "inactive"])).len(),
+        2
+    );
+    ak(dir.path(), &["activate", &a]).ok();
+    assert_eq!(
+        ids(ak(dir.path(), &["--json", "search", "--status", "inactive"])),
+        [b.as_str()]
+    );
+    // A batch with an unknown id changes nothing and fails with exit code 1.
+    let failed = ak(dir.path(), &["delete", &a, "nosuchkey"]);
+    assert_eq!(failed.code, 1);
+    assert!(failed.stderr.contains("nosuchkey"), "{}", failed.stderr);
+    assert_eq!(ids(ak(dir.path(), &["--json", "search"])).len(), 3);
+    ak(dir.path(), &["delete", &a, &b]).ok();
+    assert_eq!(ids(ak(dir.path(), &["--json", "search"])), [c]);
+}
+
+#[test]
+fn rotate_deactivate_and_exchange_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (id, old) = create(dir.path(), &["--name", "k"]);
+    let rotated = ak(dir.path(), &["--json", "rotate", &id, "--grace", "10m"])
+        .ok()
+        .json();
+    let new = rotated["cleartext"].as_str().unwrap().to_owned();
+    assert_eq!(rotated["key"]["id"], id.as_str());
+    ak_with(dir.path(), &["exchange"], Some(&old), &[]).ok();
+    ak_with(dir.path(), &["exchange"], Some(&new), &[]).ok();
+    ak(dir.path(), &["rotate", &id]).ok();
+    let refused = ak_with(dir.path(), &["exchange"], Some(&new), &[]);
+    assert_eq!(refused.code, 1);
+    assert_eq!(refused.stderr.trim(), "ak: error: invalid access key");
+    assert!(!refused.stderr.contains(&new), "errors never echo the key");
+
+    let (id2, key2) = create(dir.path(), &["--name", "k2"]);
+    ak(dir.path(), &["deactivate", &id2]).ok();
+    let inactive = ak_with(dir.path(), &["exchange"], Some(&key2), &[]);
+    assert_eq!(
+        (inactive.code, inactive.stderr.trim()),
+        (1, "ak: error: access key is inactive")
+    );
+    let empty = ak_with(dir.path(), &["exchange"], Some(""), &[]);
+    assert_eq!(empty.code, 1);
+    assert!(empty.stderr.contains("standard input"), "{}", empty.stderr);
+    let bad_token = ak(dir.path(), &["verify", "not.a.token"]);
+    assert_eq!(bad_token.code, 1);
+}
+
+#[test]
+fn signing_key_rotation_and_retirement() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, key) = create(dir.path(), &["--name", "k"]);
+    let old_jwt = ak_with(dir.path(), &["exchange"], Some(&key), &[])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    let old_kid = ak(dir.path(), &["jwks"]).ok().json()["keys"][0]["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rotated = ak(dir.path(), &["--json", "signing-key", "rotate"]).ok().json();
+    let new_kid = rotated["kid"].as_str().unwrap();
+    assert_ne!(new_kid, old_kid);
+    assert_eq!(
+        ak(dir.path(), &["jwks"]).ok().json()["keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    ak(dir.path(), &["verify", &old_jwt]).ok();
+    let new_jwt = ak_with(dir.path(), &["exchange"], Some(&key), &[])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    ak(dir.path(), &["signing-key", "retire", &old_kid]).ok();
+    assert_eq!(
+        ak(dir.path(), &["verify", &old_jwt]).code,
+        1,
+        "a retired key's tokens stop verifying"
+    );
+    ak(dir.path(), &["verify", &new_jwt]).ok();
+    assert_eq!(
+        ak(dir.path(), &["signing-key", "retire", new_kid]).code,
+        1,
+        "the active key cannot be retired"
+    );
+    let keys_file = dir.path().join("ak.db.signing-keys.json");
+    assert_eq!(
+        std::fs::metadata(&keys_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn sled_store_and_environment_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("AK_STORE", "sled:keys.sled"),
+        ("AK_ISSUER", "P2proj"),
+        ("AK_SIGNING_KEYS", "signing.json"),
+    ];
+    let created = ak_with(dir.path(), &["--json", "create", "--name", "s"], None, &env)
+        .ok()
+        .json();
+    assert!(dir.path().join("keys.sled").is_dir());
+    let key = created["cleartext"].as_str().unwrap();
+    let jwt = ak_with(dir.path(), &["exchange"], Some(key), &env)
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    assert!(dir.path().join("signing.json").exists());
+    let claims = ak_with(dir.path(), &["verify", &jwt], None, &env).ok().json();
+    assert_eq!(claims["iss"], "P2proj");
+    // The same token fails against another issuer.
+    let other = [
+        ("AK_STORE", "sled:keys.sled"),
+        ("AK_ISSUER", "other"),
+        ("AK_SIGNING_KEYS", "signing.json"),
+    ];
+    assert_eq!(ak_with(dir.path(), &["verify", &jwt], None, &other).code, 1);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[&[&str]] = &[
+        &["create", "--name", "k", "--expires-in", "30 days"],
+        &["create", "--name", "k", "--expires-in", "10x"],
+        &["create", "--name", "k", "--ip", "10.0.0.0/33"],
+        &["create", "--name", "k", "--ip", "not-an-ip"],
+        &["create", "--name", "k", "--claim", "plan=gold"],
+        &["create", "--name", "k", "--claim", "noequals"],
+        &["create", "--name", "k", "--expires-at", "tomorrow"],
+        &["--store", "postgres:db", "search"],
+        &["--store", "sqlite:", "search"],
+        &["create"],
+        &["frobnicate"],
+        &["activate"],
+        &["search", "--status", "sleeping"],
+    ];
+    for args in cases {
+        let run = ak(dir.path(), args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.is_empty());
+    }
+    assert!(!dir.path().join("ak.db").exists(), "usage errors touch no store");
+}
+
+#[test]
+fn rejected_operations_exit_1_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[&[&str]] = &[
+        &["load", "nosuchkey"],
+        &["create", "--name", "k", "--claim", "sub=\"x\""],
+        &["create", "--name", "k", "--claim", "roles=[]"],
+        &["create", "--name", "k", "--role", "r", "--tenant", "t"],
+        &["create", "--name", "k", "--expires-at", "1000"],
+        &["create", "--name", ""],
+        &["rotate", "nosuchkey"],
+        &["update", "nosuchkey", "--name", "n"],
+    ];
+    for args in cases {
+        let run = ak(dir.path(), args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.starts_with("ak: error: "), "{}", run.stderr);
+    }
+    let reserved = ak(dir.path(), &["create", "--name", "k", "--claim", "sub=\"x\""]);
+    assert!(reserved.stderr.contains("reserved"), "{}", reserved.stderr);
+    assert!(
+        ak(dir.path(), &["--json", "search"]).ok().json()["keys"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn corrupt_store_and_bad_key_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("junk.db"),
+        b"this is not a database at all, not even close",
+    )
+    .unwrap();
+    let before = std::fs::read(dir.path().join("junk.db")).unwrap();
+    let run = ak(dir.path(), &["--store", "sqlite:junk.db", "search"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("junk.db"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read(dir.path().join("junk.db")).unwrap(),
+        before,
+        "a refused file is not modified"
+    );
+
+    let (_, key) = create(dir.path(), &["--name", "k"]);
+    let keys_file = dir.path().join("ak.db.signing-keys.json");
+    ak_with(dir.path(), &["exchange"], Some(&key), &[]).ok();
+    std::fs::set_permissions(&keys_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let open = ak_with(dir.path(), &["exchange"], Some(&key), &[]);
+    assert_eq!(open.code, 1);
+    assert!(open.stderr.contains("readable by others"), "{}", open.stderr);
+    std::fs::write(&keys_file, b"{\"not\": \"a key set\"}").unwrap();
+    std::fs::set_permissions(&keys_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let invalid = ak_with(dir.path(), &["exchange"], Some(&key), &[]);
+    assert_eq!(invalid.code, 1);
+    assert!(
+        invalid.stderr.contains("not a valid ak key set"),
+        "{}",
+        invalid.stderr
+    );
+    assert!(!invalid.stdout.contains('.'), "no token printed");
+}
+
+#[test]
+fn demo_runs_the_main_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = ak(dir.path(), &["demo"]).ok();
+    for step in [
+        "1. Created access key",
+        "2. Exchanged",
+        "3. Verified",
+        "4. Deactivated",
+        "5. Exchanging it again is refused",
+        "Demo complete",
+    ] {
+        assert!(run.stdout.contains(step), "missing {step:?} in\n{}", run.stdout);
+    }
+    let json = ak(dir.path(), &["--json", "demo"]).ok().json();
+    assert_eq!(json["exchangeAfterDeactivate"], "access key is inactive");
+    assert_eq!(json["claims"]["sub"], json["keyId"]);
+    assert!(
+        !dir.path().join("ak.db").exists(),
+        "the demo leaves no store behind"
+    );
+}
