@@ -73,14 +73,7 @@ impl Context {
     pub(crate) fn run(&self) -> Result<(), CliError> {
         match &self.cli.command {
             Command::Create(args) => self.create(args),
-            Command::Load { id } => {
-                let key = self.manager()?.load(id)?;
-                if self.cli.json {
-                    self.print_json(&json!({ "key": key }))
-                } else {
-                    self.print(&output::key_details(&key))
-                }
-            }
+            Command::Load { id } => self.show_key(&self.manager()?.load(id)?),
             Command::Search(args) => self.search(args),
             Command::Update(args) => self.update(args),
             Command::Activate(ids) => self.set_status(&ids.ids, KeyStatus::Active),
@@ -103,6 +96,15 @@ impl Context {
             }
             Command::SigningKey(command) => self.signing_key(command),
             Command::Demo => crate::demo::run(self.cli.json),
+        }
+    }
+
+    /// One key: `{"key": …}` with `--json`, else every field on its own line.
+    fn show_key(&self, key: &ak::AccessKey) -> Result<(), CliError> {
+        if self.cli.json {
+            self.print_json(&json!({ "key": key }))
+        } else {
+            self.print(&output::key_details(key))
         }
     }
 
@@ -214,12 +216,7 @@ impl Context {
             custom_attributes: (!attrs.is_empty()).then(|| to_map(attrs)),
             permitted_ips: (!ips.is_empty()).then(|| ips.clone()),
         };
-        let key = self.manager()?.update(request)?;
-        if self.cli.json {
-            self.print_json(&json!({ "key": key }))
-        } else {
-            self.print(&output::key_details(&key))
-        }
+        self.show_key(&self.manager()?.update(request)?)
     }
 
     fn set_status(&self, ids: &[String], status: KeyStatus) -> Result<(), CliError> {

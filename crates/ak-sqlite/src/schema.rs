@@ -215,18 +215,8 @@ fn build_and_link(temp: &Path, path: &Path, label: &str) -> Result<(), StoreErro
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(fail)?;
-    conn.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
+    configure_durable(&conn, label, true)?;
     migrate(&mut conn, label, true)?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-        .map_err(fail)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(backend(
-            BackendErrorKind::Io,
-            format!("{label}: could not switch to WAL mode (journal mode is {mode})"),
-            None,
-        ));
-    }
     // Closing the last connection checkpoints the WAL into the file (fsynced: synchronous=FULL).
     conn.close().map_err(|(_, err)| fail(err))?;
     match std::fs::hard_link(temp, path) {
@@ -248,4 +238,22 @@ fn copy_into_new(temp: &Path, path: &Path, label: &str) -> Result<(), StoreError
     let mut source = File::open(temp).map_err(copy)?;
     std::io::copy(&mut source, &mut target).map_err(copy)?;
     target.sync_all().map_err(copy)
+}
+
+/// WAL (for files) and `synchronous = FULL`.
+pub(crate) fn configure_durable(conn: &Connection, label: &str, wal: bool) -> Result<(), StoreError> {
+    let fail = |err| opening(err, format!("{label}: configuring"));
+    if wal {
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(fail)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(backend(
+                BackendErrorKind::Io,
+                format!("{label}: could not switch to WAL mode (journal mode is {mode})"),
+                None,
+            ));
+        }
+    }
+    conn.pragma_update(None, "synchronous", "FULL").map_err(fail)
 }

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 
 use crate::error::{backend, io, opening, sqlite};
 use crate::pool::ReaderPool;
-use crate::schema::{self, SCHEMA_VERSION};
+use crate::schema::{self, SCHEMA_VERSION, configure_durable};
 use crate::search;
 
 /// The default [`SqliteOptions::busy_timeout`].
@@ -300,24 +300,6 @@ impl SqliteKeyStore {
             None => op(&self.lock_writer(), &fail),
         })
     }
-}
-
-/// WAL (for files) and `synchronous = FULL`.
-fn configure_durable(conn: &Connection, label: &str, wal: bool) -> Result<(), StoreError> {
-    let fail = |err| opening(err, format!("{label}: configuring"));
-    if wal {
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .map_err(fail)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(backend(
-                BackendErrorKind::Io,
-                format!("{label}: could not switch to WAL mode (journal mode is {mode})"),
-                None,
-            ));
-        }
-    }
-    conn.pragma_update(None, "synchronous", "FULL").map_err(fail)
 }
 
 fn to_i64(version: u64, id: &str) -> Result<i64, StoreError> {
