@@ -1,12 +1,18 @@
 //! The conformance suite every [`KeyStore`] runs.
 //!
 //! Cases are plain functions over a [`StoreFactory`] (which opens, and re-opens, one store), so
-//! they can be called from anywhere; [`keystore_conformance!`] turns every case into one `#[test]`
-//! for a backend. A backend joins with one line in its tests:
+//! they can be called from anywhere:
 //!
-//! ```ignore
-//! ak_testkit::keystore_conformance!(my_backend_factory());
 //! ```
+//! let factory = ak_testkit::memory_factory();
+//! ak_testkit::cases::concurrent_updates_of_one_version(&factory);
+//! ak_testkit::lifecycle::rotation_without_and_with_grace(&factory);
+//! ak_testkit::model::model_based(&factory);
+//! ```
+//!
+//! [`keystore_conformance!`] turns every case into one `#[test]` for a backend, so a backend joins
+//! with one line in its tests, e.g. `ak_testkit::keystore_conformance!(my_factory());`, where the
+//! expression is evaluated afresh for each test.
 //!
 //! The suite covers every clause of the [`KeyStore`] contract ([`cases`]), concurrency, the key
 //! manager's lifecycle rules on top of the store ([`lifecycle`]), and a model-based property test
