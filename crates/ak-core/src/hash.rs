@@ -18,9 +18,13 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use crate::key_format::{SECRET_BYTES, Secret};
+use crate::limits::{MAX_HASH_ITERATIONS, MAX_HASH_MEMORY_KIB, MAX_HASH_PARALLELISM};
 use crate::random::{RandomError, RandomSource};
 
 /// Argon2id cost parameters for newly hashed secrets.
+///
+/// Each cost is capped ([`MAX_HASH_MEMORY_KIB`], [`MAX_HASH_ITERATIONS`], [`MAX_HASH_PARALLELISM`]);
+/// the same caps bound the costs a stored hash may ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashParams {
     /// Memory cost in KiB (at least 8 × `parallelism`).
@@ -58,6 +62,12 @@ pub(crate) struct SecretHasher {
 
 impl SecretHasher {
     pub(crate) fn new(params: HashParams) -> Result<Self, HashParamsError> {
+        if !within_caps(params.memory_kib, params.iterations, params.parallelism) {
+            return Err(HashParamsError(format!(
+                "costs above the caps (m <= {MAX_HASH_MEMORY_KIB} KiB, t <= {MAX_HASH_ITERATIONS}, \
+                 p <= {MAX_HASH_PARALLELISM})"
+            )));
+        }
         let params = Params::new(params.memory_kib, params.iterations, params.parallelism, Some(32))
             .map_err(|error| HashParamsError(error.to_string()))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
@@ -90,6 +100,13 @@ impl SecretHasher {
         if hash.algorithm != argon2::ARGON2ID_IDENT {
             return false;
         }
+        // Costs come from the stored record: refuse any above the caps rather than spend them.
+        let Ok(params) = Params::try_from(&hash) else {
+            return false;
+        };
+        if !within_caps(params.m_cost(), params.t_cost(), params.p_cost()) {
+            return false;
+        }
         // Verify with the parameters recorded in the hash itself.
         Argon2::default()
             .verify_password(secret.0.as_ref(), &hash)
@@ -100,6 +117,12 @@ impl SecretHasher {
     pub(crate) fn verify_decoy(&self, secret: &Secret) {
         let _ = self.verify(secret, &self.decoy);
     }
+}
+
+fn within_caps(memory_kib: u32, iterations: u32, parallelism: u32) -> bool {
+    memory_kib <= MAX_HASH_MEMORY_KIB
+        && iterations <= MAX_HASH_ITERATIONS
+        && parallelism <= MAX_HASH_PARALLELISM
 }
 
 #[cfg(test)]
@@ -150,6 +173,47 @@ mod tests {
         for phc in ["", "garbage", "$argon2id$", argon2i.as_str()] {
             assert!(!hasher.verify(&secret(1), phc), "{phc}");
         }
+    }
+
+    #[test]
+    fn costs_are_capped_when_configured_and_when_stored() {
+        let at_caps = HashParams {
+            memory_kib: MAX_HASH_MEMORY_KIB,
+            iterations: 1,
+            parallelism: MAX_HASH_PARALLELISM,
+        };
+        assert!(SecretHasher::new(at_caps).is_ok());
+        assert!(
+            SecretHasher::new(HashParams {
+                iterations: MAX_HASH_ITERATIONS,
+                ..HashParams::default()
+            })
+            .is_ok()
+        );
+        for past in [
+            HashParams {
+                memory_kib: MAX_HASH_MEMORY_KIB + 1,
+                ..HashParams::default()
+            },
+            HashParams {
+                iterations: MAX_HASH_ITERATIONS + 1,
+                ..HashParams::default()
+            },
+            HashParams {
+                memory_kib: 8 * (MAX_HASH_PARALLELISM + 1),
+                parallelism: MAX_HASH_PARALLELISM + 1,
+                iterations: 1,
+            },
+        ] {
+            assert!(SecretHasher::new(past).is_err(), "{past:?}");
+        }
+        // A stored hash demanding more than the caps is refused without being computed.
+        let hasher = SecretHasher::new(HashParams::default()).unwrap();
+        let phc = hasher.hash(&secret(4), &SeededRandom::new(3)).unwrap();
+        let greedy = phc.replace("m=8,t=1,p=1", &format!("m={},t=1,p=1", MAX_HASH_MEMORY_KIB + 1));
+        assert!(!hasher.verify(&secret(4), &greedy));
+        let slow = phc.replace("m=8,t=1,p=1", &format!("m=8,t={},p=1", MAX_HASH_ITERATIONS + 1));
+        assert!(!hasher.verify(&secret(4), &slow));
     }
 
     #[test]

@@ -39,3 +39,10 @@ pub const MAX_ROTATION_GRACE_SECS: u64 = 7 * 24 * 3600;
 pub const MAX_PRESENTED_KEY_BYTES: usize = 256;
 /// Longest cleartext prefix, in characters (lowercase ASCII letters and digits only).
 pub const MAX_PREFIX_CHARS: usize = 16;
+/// Largest argon2id memory cost, in KiB (64 MiB), for configured parameters and for stored hashes:
+/// a stored hash asking for more never verifies, so a tampered record cannot exhaust memory.
+pub const MAX_HASH_MEMORY_KIB: u32 = 64 * 1024;
+/// Largest argon2id time cost (passes), for configured parameters and for stored hashes.
+pub const MAX_HASH_ITERATIONS: u32 = 16;
+/// Largest argon2id parallelism (lanes), for configured parameters and for stored hashes.
+pub const MAX_HASH_PARALLELISM: u32 = 8;

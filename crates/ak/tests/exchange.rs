@@ -349,6 +349,37 @@ fn bound_user_authorization(h: Harness) {
     assert!(exchange(&h, created.cleartext.expose_secret()).is_err());
 }
 
+fn revocation_aware_validation_follows_the_bound_user(h: Harness) {
+    let user = DirectoryUser {
+        active: true,
+        role_names: vec!["reader".into()],
+        tenants: Vec::new(),
+    };
+    h.users.0.lock().unwrap().insert("u2".into(), user.clone());
+    let created = h
+        .keys
+        .create(CreateKey {
+            user_id: Some("u2".into()),
+            ..CreateKey::named("bound")
+        })
+        .unwrap();
+    let jwt = exchange(&h, created.cleartext.expose_secret())
+        .unwrap()
+        .session_jwt;
+    h.keys.validate_session_and_key(&jwt).unwrap();
+    h.users.0.lock().unwrap().insert(
+        "u2".into(),
+        DirectoryUser {
+            active: false,
+            ..user
+        },
+    );
+    assert!(matches!(
+        h.keys.validate_session_and_key(&jwt),
+        Err(SessionError::KeyRevoked(AuthError::BoundUserInactive))
+    ));
+}
+
 fn revocation_aware_validation(h: Harness) {
     let created = h.keys.create(CreateKey::named("k")).unwrap();
     let jwt = exchange(&h, created.cleartext.expose_secret())
@@ -433,7 +464,7 @@ macro_rules! backend {
             backend!(@tests create_exchange_verify, deactivate_then_activate, deleted_key_never_exchanges,
                 expired_key_fails_and_exp_is_capped, rotation_with_and_without_grace, permitted_ips,
                 tenants_and_selected_tenant, custom_claims_top_level_and_nsec, bound_user_authorization,
-                revocation_aware_validation, signing_key_rotation, invalid_keys_fail_alike);
+                revocation_aware_validation, revocation_aware_validation_follows_the_bound_user, signing_key_rotation, invalid_keys_fail_alike);
         }
     };
     (@tests $($case:ident),*) => {

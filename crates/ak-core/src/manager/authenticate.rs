@@ -78,7 +78,8 @@ impl KeyManager {
     }
 
     /// Checks with one point lookup that key `id` still exists, is active and is unexpired at
-    /// `now`; for revocation-aware validation of tokens minted earlier.
+    /// `now`, and (with a user directory) that its bound user is still active; for
+    /// revocation-aware validation of tokens minted earlier.
     pub fn ensure_usable_at(&self, id: &str, now: i64) -> Result<AccessKey, AuthError> {
         if crate::validate::id("id", id).is_err() {
             return Err(AuthError::InvalidKey);
@@ -90,6 +91,7 @@ impl KeyManager {
         if key.is_expired_at(now) {
             return Err(AuthError::Expired);
         }
+        self.bound_user(&key)?;
         Ok(key)
     }
 
