@@ -104,15 +104,69 @@ impl std::fmt::Debug for SledKeyStore {
     }
 }
 
+/// The file that marks a directory as an ak-sled store; written before sled creates anything.
+pub const MARKER_FILE: &str = "AK_SLED_STORE";
+
+/// Makes sure `path` is an ak-sled store directory, or a new or empty one that becomes one.
+fn claim_directory(path: &Path, location: &str) -> Result<(), StoreError> {
+    let incompatible = |why: &str| StoreError::Backend {
+        backend: BACKEND,
+        kind: BackendErrorKind::Incompatible,
+        detail: format!("{location}: {why}"),
+        source: None,
+    };
+    let io =
+        |what: &str, err: std::io::Error| backend_error(format!("{what} {location}"), sled::Error::Io(err));
+    match std::fs::read_dir(path) {
+        Ok(mut entries) => {
+            if path.join(MARKER_FILE).is_file() {
+                return Ok(());
+            }
+            if entries.next().is_some() {
+                return Err(incompatible(&format!(
+                    "not an ak-sled store (the directory is not empty and has no {MARKER_FILE} file); nothing was written"
+                )));
+            }
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(path).map_err(|err| io("creating", err))?;
+        }
+        Err(_) if path.exists() => return Err(incompatible("not a directory")),
+        Err(err) => return Err(io("reading", err)),
+    }
+    let marker = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path.join(MARKER_FILE));
+    match marker {
+        Ok(mut file) => {
+            use std::io::Write as _;
+            file.write_all(format!("ak-sled store, format {STORE_FORMAT_VERSION}\n").as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(|err| io("marking", err))?;
+            std::fs::File::open(path)
+                .and_then(|dir| dir.sync_all())
+                .map_err(|err| io("syncing", err))
+        }
+        // Another opener marked it first.
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(io("marking", err)),
+    }
+}
+
 impl SledKeyStore {
     /// Opens (or creates) the store in directory `path`, creating the directory if missing.
     ///
     /// Fails with [`BackendErrorKind::InUse`] when another process (or another open handle in
     /// this process) has the directory open, and with [`BackendErrorKind::Incompatible`] when the
-    /// directory holds a newer ak-sled store or sled database format.
+    /// directory holds a newer ak-sled store or sled database format, or is not an ak-sled store
+    /// at all: an existing directory is used only if it is empty or carries the
+    /// [`MARKER_FILE`] that ak writes into every store it creates, so pointing ak at the wrong
+    /// directory never writes into it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref();
         let location = path.display().to_string();
+        claim_directory(path, &location)?;
         let db = sled::Config::new()
             .path(path)
             .open()

@@ -173,3 +173,59 @@ fn time_bytes_order_extremes() {
         );
     }
 }
+
+/// A snapshot of a directory tree: every path and file content.
+fn snapshot(root: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path.clone());
+                out.push((path, Vec::new()));
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                out.push((path, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn foreign_directories_and_files_are_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let foreign = dir.path().join("home");
+    std::fs::create_dir_all(foreign.join("notes")).unwrap();
+    std::fs::write(foreign.join("notes/todo.txt"), b"buy milk").unwrap();
+    let before = snapshot(&foreign);
+    let error = ak_sled::SledKeyStore::open(&foreign).unwrap_err();
+    assert_eq!(
+        error.backend_kind(),
+        Some(ak_core::BackendErrorKind::Incompatible),
+        "{error}"
+    );
+    assert!(error.to_string().contains("home"), "{error}");
+    assert_eq!(snapshot(&foreign), before, "nothing was written");
+
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, b"data").unwrap();
+    let error = ak_sled::SledKeyStore::open(&file).unwrap_err();
+    assert_eq!(
+        error.backend_kind(),
+        Some(ak_core::BackendErrorKind::Incompatible),
+        "{error}"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"data");
+}
+
+#[test]
+fn empty_directories_become_marked_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ak_sled::SledKeyStore::open(dir.path()).unwrap();
+    assert!(dir.path().join(ak_sled::MARKER_FILE).is_file());
+    drop(store);
+    ak_sled::SledKeyStore::open(dir.path()).expect("a marked store opens again");
+}
