@@ -88,6 +88,15 @@ pub(crate) fn check_header(path: &Path, label: &str) -> Result<(), StoreError> {
             "not a SQLite database, so not an ak database",
         ));
     }
+    // The application id sits at offset 68 of the header (big-endian). Checking it here, before
+    // any connection, keeps SQLite from creating -wal/-shm files beside a foreign WAL database.
+    let application_id = i32::from_be_bytes([header[68], header[69], header[70], header[71]]);
+    if application_id != APPLICATION_ID {
+        return Err(incompatible(
+            label,
+            format!("not an ak database (application_id {application_id:#x}; expected {APPLICATION_ID:#x})"),
+        ));
+    }
     Ok(())
 }
 
@@ -223,21 +232,15 @@ fn build_and_link(temp: &Path, path: &Path, label: &str) -> Result<(), StoreErro
         Ok(()) => Ok(()),
         // Someone else created the file first: theirs is checked and used.
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        // No hard links on this file system: claim the name exclusively and copy.
-        Err(_) => copy_into_new(temp, path, label),
+        // No hard links on this file system: move the finished database into place if the name
+        // is still free. A rename is atomic, so the path never holds a partial database; two
+        // processes creating the same store at the same instant on such a file system could
+        // both rename (the later one wins, before either has written a key).
+        Err(_) if !path.exists() => {
+            std::fs::rename(temp, path).map_err(|err| io(err, format!("{label}: creating the database")))
+        }
+        Err(_) => Ok(()),
     }
-}
-
-fn copy_into_new(temp: &Path, path: &Path, label: &str) -> Result<(), StoreError> {
-    let mut target = match File::options().write(true).create_new(true).open(path) {
-        Ok(file) => file,
-        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
-        Err(err) => return Err(io(err, format!("{label}: creating the database"))),
-    };
-    let copy = |err| io(err, format!("{label}: creating the database"));
-    let mut source = File::open(temp).map_err(copy)?;
-    std::io::copy(&mut source, &mut target).map_err(copy)?;
-    target.sync_all().map_err(copy)
 }
 
 /// WAL (for files) and `synchronous = FULL`.

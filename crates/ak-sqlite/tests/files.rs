@@ -120,6 +120,27 @@ fn another_applications_database_is_refused() {
 }
 
 #[test]
+fn another_applications_wal_database_is_refused_without_sidecar_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wal-app.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        conn.execute_batch("CREATE TABLE events (id INTEGER PRIMARY KEY);")
+            .unwrap();
+    }
+    assert!(
+        !dir.path().join("wal-app.db-wal").exists(),
+        "closing checkpointed and removed the WAL"
+    );
+    // assert_refused checks the bytes and that no file (such as -wal or -shm) appeared.
+    assert_refused(&path, "another application's WAL database");
+}
+
+#[test]
 fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("keys.db");
