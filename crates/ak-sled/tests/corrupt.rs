@@ -55,7 +55,7 @@ fn unknown_record_version_is_corrupt() {
 }
 
 #[test]
-fn truncated_json_is_corrupt_with_its_source() {
+fn truncated_record_is_corrupt_with_its_source() {
     let (store, db) = store_with_raw_access();
     let bytes = raw_records(&db).get("a").unwrap().unwrap();
     raw_records(&db).insert("a", &bytes[..bytes.len() / 2]).unwrap();
@@ -64,7 +64,7 @@ fn truncated_json_is_corrupt_with_its_source() {
         panic!("expected Corrupt, got {err:?}");
     };
     assert_eq!(id.as_deref(), Some("a"));
-    assert!(source.is_some(), "the JSON error is kept: {err}");
+    assert!(source.is_some(), "the decoding error is kept: {err}");
     assert!(store.get("b").unwrap().is_some(), "other records still load");
 }
 
