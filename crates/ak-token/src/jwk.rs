@@ -23,7 +23,7 @@ pub const USE_SIG: &str = "sig";
 /// A *public* JWK has no `d`. A *private* JWK (from [`SigningKey::to_private_jwk`](crate::SigningKey::to_private_jwk))
 /// carries the 32-byte seed in `d`: it is a secret. `Debug` prints `d` as `<redacted>`, and `d` is
 /// [`Zeroizing`], so it is wiped when the `Jwk` is dropped.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Jwk {
     /// Key type; `"OKP"` for Ed25519.
     pub kty: String,
@@ -44,6 +44,27 @@ pub struct Jwk {
     #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
     pub use_: Option<String>,
 }
+
+/// Compares every member; the secret `d` in constant time.
+impl PartialEq for Jwk {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq;
+        let same_d = match (&self.d, &other.d) {
+            (None, None) => true,
+            (Some(a), Some(b)) => bool::from(a.as_bytes().ct_eq(b.as_bytes())),
+            _ => false,
+        };
+        same_d
+            && self.kty == other.kty
+            && self.crv == other.crv
+            && self.x == other.x
+            && self.kid == other.kid
+            && self.alg == other.alg
+            && self.use_ == other.use_
+    }
+}
+
+impl Eq for Jwk {}
 
 impl Jwk {
     /// The public JWK for a 32-byte Ed25519 public key, with `kid` set to its thumbprint, `alg` `EdDSA` and `use`
