@@ -57,6 +57,8 @@ pub mod catalog;
 pub mod clock;
 pub mod directory;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hash;
 pub mod ip;
 pub mod key_format;

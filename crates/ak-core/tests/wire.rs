@@ -80,3 +80,25 @@ fn update_distinguishes_absent_from_empty() {
     assert_eq!(update.description, None);
     assert_eq!(update.permitted_ips, None);
 }
+
+#[test]
+fn json_numbers_round_trip_bit_for_bit() {
+    // Found by the claims_validation fuzz target: without serde_json's `float_roundtrip`, `1e-030`
+    // parsed one ulp off and came back from a token as a different number.
+    for text in [
+        "1e-030",
+        "9.999999999999999e-31",
+        "0.1",
+        "5e-324",
+        "1.7976931348623157e308",
+        "123456.789e3",
+    ] {
+        let claims: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&format!(r#"{{"n":{text}}}"#)).unwrap();
+        let expected: f64 = text.parse().unwrap();
+        assert_eq!(claims["n"].as_f64(), Some(expected), "{text}");
+        let again: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&serde_json::to_string(&claims).unwrap()).unwrap();
+        assert_eq!(again, claims, "{text}");
+    }
+}

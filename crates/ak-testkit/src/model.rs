@@ -329,6 +329,12 @@ fn run_sequence(factory: &dyn StoreFactory, ops: &[Op]) -> Result<(), TestCaseEr
     Ok(())
 }
 
+/// Runs one operation sequence against the store `factory` opens and the model, comparing after
+/// every step; the error describes the first disagreement. For the store-model fuzz target.
+pub fn check_sequence(factory: &dyn StoreFactory, ops: &[Op]) -> Result<(), String> {
+    run_sequence(factory, ops).map_err(|failure| failure.to_string())
+}
+
 /// Runs the model-based property test against the store `factory` opens.
 pub fn model_based(factory: &dyn StoreFactory) {
     let cases = std::env::var("PROPTEST_CASES")

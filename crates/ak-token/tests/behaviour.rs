@@ -383,11 +383,22 @@ fn float_claims_keep_their_exact_value_through_a_token() {
     let keys = KeySet::new(SigningKey::from_seed(&[3; 32]));
     let minter = TokenMinter::new(keys.clone());
     let verifier = Verifier::from_key_set(&keys, VerificationOptions::new());
-    for value in [1e-30, 0.1, 2.2250738585072014e-308, 1.7976931348623157e308, 5e-324, 123456.789] {
+    for value in [
+        1e-30,
+        0.1,
+        2.2250738585072014e-308,
+        1.7976931348623157e308,
+        5e-324,
+        123456.789,
+    ] {
         let mut claims = SessionClaims::new("p", "k", 1_700_000_000, 1_700_000_600, "j");
         claims.custom.insert("n".into(), serde_json::json!(value));
         let token = minter.mint(&claims).unwrap();
         let verified = verifier.verify(&token, 1_700_000_000).unwrap();
-        assert_eq!(verified.custom_claim("n"), Some(&serde_json::json!(value)), "{value:e}");
+        assert_eq!(
+            verified.custom_claim("n"),
+            Some(&serde_json::json!(value)),
+            "{value:e}"
+        );
     }
 }

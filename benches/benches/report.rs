@@ -1,0 +1,741 @@
+//! ak's benchmark report: every figure measured beside its baseline in the same run, as a ratio.
+//!
+//! `cargo bench -p ak-benches --bench report` runs the full suite (100k keys per store) and prints
+//! one table; `-- --quick` runs every scenario briefly on small stores (for CI: it proves the
+//! benches build and run; a timing never fails it). Stores live in a temporary directory on disk.
+
+use std::fs::File;
+use std::hint::black_box;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use ak::{
+    AccessKey, AccessKeys, CacheOptions, CreateKey, ExchangeOptions, KeyRecord, KeySet, KeyStatus, KeyStore,
+    KeyTenant, RoleCatalog, SearchQuery, SessionClaims, SigningKey, SledKeyStore, SqliteKeyStore,
+};
+use ak_benches::{Row, Target, Unit, interleaved, per_op_ns};
+use ed25519_dalek::Signer;
+use serde_json::{Map, Value, json};
+
+const SEED: [u8; 32] = [42; 32];
+const ISSUER: &str = "P2akBenchProject0000000000000";
+const SEARCH_TENANT: &str = "acme-search";
+const SEARCH_HITS: usize = 100;
+
+/// Sizes and repetitions of one run.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    quick: bool,
+    /// Keys in the large stores.
+    big: usize,
+    /// Keys in the small store of the search scenario.
+    small: usize,
+    /// Real keys (created through `AccessKeys`) among the large store's keys.
+    real: usize,
+    /// Batches per scenario (each figure is a median over these).
+    batches: usize,
+    /// Operations per batch of a fast (microsecond) scenario.
+    fast: u32,
+    /// Keys per batch of the cold exchange.
+    cold: u32,
+    /// Operations per batch of a slow (write) scenario.
+    slow: u32,
+}
+
+impl Plan {
+    fn from_args() -> Self {
+        if std::env::args().any(|arg| arg == "--quick") {
+            Self {
+                quick: true,
+                big: 2_000,
+                small: 1_000,
+                real: 160,
+                batches: 5,
+                fast: 20,
+                cold: 10,
+                slow: 2,
+            }
+        } else {
+            Self {
+                quick: false,
+                big: 100_000,
+                small: 10_000,
+                real: 1_400,
+                batches: 41,
+                fast: 400,
+                cold: 25,
+                slow: 4,
+            }
+        }
+    }
+
+    fn label(count: usize) -> String {
+        if count >= 1_000 && count.is_multiple_of(1_000) {
+            format!("{}k", count / 1_000)
+        } else {
+            count.to_string()
+        }
+    }
+}
+
+/// The record shape of the bulk keys (about 400 bytes of JSON).
+fn bulk_record(index: usize, id: String) -> KeyRecord {
+    let tenant = if index < SEARCH_HITS {
+        SEARCH_TENANT.to_owned()
+    } else {
+        format!("tenant-{:04}", index % 997)
+    };
+    let created = i64::try_from(index).unwrap_or(i64::MAX);
+    KeyRecord {
+        key: AccessKey {
+            id,
+            name: format!("bulk key {index:06}"),
+            description: "a machine credential for the nightly export pipeline".to_owned(),
+            role_names: Vec::new(),
+            key_tenants: vec![KeyTenant::new(tenant, ["deployer"])],
+            status: KeyStatus::Active,
+            created_time: 1_700_000_000 + created,
+            expire_time: None,
+            created_by: "admin@example.com".to_owned(),
+            bound_user_id: None,
+            custom_claims: object(json!({"plan": "gold"})),
+            custom_attributes: object(json!({"team": "infra"})),
+            permitted_ips: Vec::new(),
+        },
+        secret_hash:
+            "$argon2id$v=19$m=8,t=1,p=1$YmVuY2hzYWx0YmVuY2g$0f5JwFTAp3GZxb1CQ0ZmJ1gHqWm7t0U6yD2JQdZk1s8"
+                .to_owned(),
+        previous_secret: None,
+        version: 1,
+    }
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// A key id like ak's (26 lowercase base32 characters), deterministic per index.
+fn bulk_id(index: usize) -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut state = u64::try_from(index).unwrap_or(u64::MAX) ^ 0x9e37_79b9_7f4a_7c15;
+    (0..26)
+        .map(|_| {
+            // splitmix64
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            char::from(ALPHABET[usize::from(u8::try_from(z & 31).unwrap_or(0))])
+        })
+        .collect()
+}
+
+fn service(store: Arc<dyn KeyStore>, cache: bool) -> AccessKeys {
+    let mut builder = AccessKeys::builder()
+        .shared_store(store)
+        .signing_keys(KeySet::new(SigningKey::from_seed(&SEED)))
+        .issuer(ISSUER)
+        .role_catalog(RoleCatalog::new().with_project_role("deployer", ["deploy", "read"]));
+    if cache {
+        builder = builder.token_cache(CacheOptions::default());
+    }
+    builder.build().expect("bench service settings are valid")
+}
+
+/// Inserts bulk records `range` with the store's own (durable) insert, on two threads.
+fn populate(store: &Arc<dyn KeyStore>, range: std::ops::Range<usize>) {
+    let start = Instant::now();
+    let count = range.len();
+    let middle = range.start + count / 2;
+    std::thread::scope(|scope| {
+        for part in [range.start..middle, middle..range.end] {
+            let store = Arc::clone(store);
+            scope.spawn(move || {
+                for index in part {
+                    store
+                        .insert(&bulk_record(index, bulk_id(index)))
+                        .expect("bulk insert");
+                }
+            });
+        }
+    });
+    eprintln!(
+        "  inserted {count} records in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+}
+
+/// Bytes under `path`: (apparent file lengths, allocated blocks as `du` counts them).
+fn dir_size(path: &Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return (0, 0);
+    };
+    entries
+        .flatten()
+        .fold((0, 0), |(apparent, allocated), entry| match entry.metadata() {
+            Ok(meta) if meta.is_dir() => {
+                let (a, b) = dir_size(&entry.path());
+                (apparent + a, allocated + b)
+            }
+            Ok(meta) => (apparent + meta.len(), allocated + meta.blocks() * 512),
+            Err(_) => (apparent, allocated),
+        })
+}
+
+/// One backend's stores and services.
+struct Backend {
+    name: &'static str,
+    keys: AccessKeys,
+    cached: AccessKeys,
+    small: AccessKeys,
+    store_dir: PathBuf,
+    real: Vec<String>,
+    next_cold: usize,
+}
+
+impl Backend {
+    fn build(name: &'static str, plan: Plan, root: &Path, open: impl Fn(&Path) -> Arc<dyn KeyStore>) -> Self {
+        eprintln!(
+            "{name}: creating {} real keys and {} bulk records",
+            plan.real,
+            plan.big - plan.real
+        );
+        let store_dir = root.join(format!("{name}-big"));
+        std::fs::create_dir_all(&store_dir).expect("store dir");
+        let store = open(&store_dir);
+        let keys = service(Arc::clone(&store), false);
+        let start = Instant::now();
+        let real: Vec<String> = (0..plan.real)
+            .map(|index| {
+                let request = CreateKey {
+                    role_names: vec!["deployer".into()],
+                    custom_claims: object(json!({"plan": "gold", "region": "eu-west-1"})),
+                    ..CreateKey::named(format!("real key {index}"))
+                };
+                keys.create(request)
+                    .expect("create")
+                    .cleartext
+                    .expose_secret()
+                    .to_owned()
+            })
+            .collect();
+        eprintln!(
+            "  created {} keys in {:.1} s",
+            plan.real,
+            start.elapsed().as_secs_f64()
+        );
+        populate(&store, 0..plan.big - plan.real);
+        let small_dir = root.join(format!("{name}-small"));
+        std::fs::create_dir_all(&small_dir).expect("store dir");
+        let small_store = open(&small_dir);
+        populate(&small_store, 0..plan.small);
+        Self {
+            name,
+            cached: service(Arc::clone(&store), true),
+            small: service(small_store, false),
+            keys,
+            store_dir,
+            real,
+            next_cold: 0,
+        }
+    }
+
+    /// A key never exchanged before in this process.
+    fn cold_key(&mut self) -> &str {
+        // Keys 0 and 1 are the warm keys.
+        let index = 2 + self.next_cold;
+        self.next_cold += 1;
+        assert!(index < self.real.len(), "out of cold keys; raise Plan::real");
+        &self.real[index]
+    }
+}
+
+/// The token `keys` mints for `presented`, and that token's signing input and claims.
+fn sample_token(keys: &AccessKeys, presented: &str) -> (String, Vec<u8>, SessionClaims) {
+    let token = keys
+        .exchange(presented, &ExchangeOptions::default())
+        .expect("exchange")
+        .session_jwt;
+    let signing_input = token
+        .rsplit_once('.')
+        .map(|(input, _)| input.as_bytes().to_vec())
+        .expect("a compact JWS");
+    let claims = keys.validate_session(&token).expect("valid").into_claims();
+    (token, signing_input, claims)
+}
+
+fn exchange_rows(plan: Plan, backend: &mut Backend, rows: &mut Vec<Row>) {
+    let dalek = ed25519_dalek::SigningKey::from_bytes(&SEED);
+    let options = ExchangeOptions::default();
+    let warm = backend.real[0].clone();
+    let (_, signing_input, claims) = sample_token(&backend.keys, &warm);
+    let label = Plan::label(plan.big);
+    let name = backend.name;
+
+    let keys = &backend.keys;
+    let mut exchange = || {
+        per_op_ns(plan.fast, || {
+            drop(black_box(keys.exchange(black_box(&warm), &options)))
+        })
+    };
+    let mut sign = || {
+        per_op_ns(plan.fast, || {
+            black_box(dalek.sign(black_box(&signing_input)));
+        })
+    };
+    if name == "SQLite" {
+        let pem = SigningKey::from_seed(&SEED).to_pkcs8_pem();
+        let encoding = jsonwebtoken::EncodingKey::from_ed_pem(pem.as_bytes()).expect("PKCS#8 PEM");
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(SigningKey::from_seed(&SEED).kid().to_owned());
+        let mut jwt = || {
+            per_op_ns(plan.fast, || {
+                drop(black_box(jsonwebtoken::encode(
+                    &header,
+                    black_box(&claims),
+                    &encoding,
+                )));
+            })
+        };
+        let medians = interleaved(plan.batches, &mut [&mut exchange, &mut sign, &mut jwt]);
+        rows.push(Row::timed(
+            format!("exchange, warm, {name}, {label} keys"),
+            medians[0],
+            ("ed25519-dalek sign", medians[1]),
+            Target::RatioAtMost(1.35),
+        ));
+        rows.push(Row::timed(
+            format!("exchange, warm, {name}, {label} keys"),
+            medians[0],
+            ("jsonwebtoken 11 encode", medians[2]),
+            Target::RatioAtMost(0.75),
+        ));
+
+        let mut cold_keys: Vec<String> = Vec::new();
+        for _ in 0..plan.batches * usize::try_from(plan.cold).unwrap_or(0) {
+            cold_keys.push(backend.cold_key().to_owned());
+        }
+        let keys = &backend.keys;
+        let mut cold_iter = cold_keys.iter();
+        let mut cold = || {
+            let batch: Vec<&String> = cold_iter
+                .by_ref()
+                .take(usize::try_from(plan.cold).unwrap_or(0))
+                .collect();
+            let start = Instant::now();
+            for key in &batch {
+                let result = keys.exchange(black_box(key), &options);
+                assert!(result.is_ok(), "cold exchange failed");
+            }
+            start.elapsed().as_nanos() as f64 / batch.len().max(1) as f64
+        };
+        let mut sign = || {
+            per_op_ns(plan.cold, || {
+                black_box(dalek.sign(black_box(&signing_input)));
+            })
+        };
+        let medians = interleaved(plan.batches, &mut [&mut cold, &mut sign]);
+        rows.push(Row::timed(
+            format!("exchange, cold (first use), {name}, {label} keys"),
+            medians[0],
+            ("ed25519-dalek sign", medians[1]),
+            Target::RatioAtMost(2.5),
+        ));
+    } else {
+        let medians = interleaved(plan.batches, &mut [&mut exchange, &mut sign]);
+        rows.push(Row::timed(
+            format!("exchange, warm, {name}, {label} keys"),
+            medians[0],
+            ("ed25519-dalek sign", medians[1]),
+            Target::RatioAtMost(1.3),
+        ));
+    }
+}
+
+fn verify_rows(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
+    let (token, signing_input, _) = sample_token(&backend.keys, &backend.real[0]);
+    let signature_b64 = token.rsplit('.').next().unwrap_or_default();
+    let signature = decode_b64url(signature_b64);
+    let signature = ed25519_dalek::Signature::from_slice(&signature).expect("64-byte signature");
+    let verifying = ed25519_dalek::SigningKey::from_bytes(&SEED).verifying_key();
+    let keys = &backend.keys;
+    assert!(keys.validate_session(&token).is_ok());
+
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_str(&keys.jwks().to_json()).expect("JWKS for jsonwebtoken");
+    let decoding = jsonwebtoken::DecodingKey::from_jwk(&jwks.keys[0]).expect("JWK");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_issuer(&[ISSUER]);
+    assert!(jsonwebtoken::decode::<SessionClaims>(&token, &decoding, &validation).is_ok());
+
+    let mut verify = || {
+        per_op_ns(plan.fast, || {
+            drop(black_box(keys.validate_session(black_box(&token))))
+        })
+    };
+    let mut strict = || {
+        per_op_ns(plan.fast, || {
+            drop(black_box(
+                verifying.verify_strict(black_box(&signing_input), &signature),
+            ));
+        })
+    };
+    let mut jwt = || {
+        per_op_ns(plan.fast, || {
+            drop(black_box(jsonwebtoken::decode::<SessionClaims>(
+                black_box(&token),
+                &decoding,
+                &validation,
+            )));
+        })
+    };
+    let medians = interleaved(plan.batches, &mut [&mut verify, &mut strict, &mut jwt]);
+    rows.push(Row::timed(
+        "verify a fresh token",
+        medians[0],
+        ("ed25519-dalek verify_strict", medians[1]),
+        Target::RatioAtMost(1.10),
+    ));
+    rows.push(Row::timed(
+        "verify a fresh token",
+        medians[0],
+        ("jsonwebtoken 11 decode", medians[2]),
+        Target::RatioAtMost(1.0),
+    ));
+
+    let cached = &backend.cached;
+    assert!(cached.validate_session(&token).is_ok());
+    let mut hit = || {
+        per_op_ns(plan.fast * 10, || {
+            drop(black_box(cached.validate_session(black_box(&token))))
+        })
+    };
+    let mut strict = || {
+        per_op_ns(plan.fast, || {
+            drop(black_box(
+                verifying.verify_strict(black_box(&signing_input), &signature),
+            ));
+        })
+    };
+    let medians = interleaved(plan.batches, &mut [&mut hit, &mut strict]);
+    rows.push(Row::timed(
+        "verify a token already verified (cache)",
+        medians[0],
+        ("ed25519-dalek verify_strict", medians[1]),
+        Target::RatioAtMost(0.10),
+    ));
+}
+
+fn decode_b64url(text: &str) -> Vec<u8> {
+    let mut bits = 0u32;
+    let mut count = 0u32;
+    let mut out = Vec::new();
+    for byte in text.bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'-' => 62,
+            _ => 63,
+        };
+        bits = (bits << 6) | u32::from(value);
+        count += 6;
+        if count >= 8 {
+            count -= 8;
+            out.push(u8::try_from((bits >> count) & 0xff).unwrap_or(0));
+        }
+    }
+    out
+}
+
+/// 100 (or so) ids to look up, spread over the bulk records.
+fn lookup_ids(plan: Plan) -> Vec<String> {
+    let bulk = plan.big - plan.real;
+    (0..997).map(|step| bulk_id(step * 7919 % bulk)).collect()
+}
+
+fn load_rows_sqlite(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row>) {
+    // The baseline: a bare table of 400-byte blobs under the same ids, point SELECTs on a cached
+    // prepared statement.
+    let path = root.join("bare.sqlite");
+    let mut conn = rusqlite::Connection::open(&path).expect("bare sqlite");
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; CREATE TABLE blobs (id TEXT PRIMARY KEY, body BLOB NOT NULL);",
+    )
+    .expect("bare schema");
+    let tx = conn.transaction().expect("transaction");
+    {
+        let mut insert = tx
+            .prepare("INSERT INTO blobs (id, body) VALUES (?1, ?2)")
+            .expect("prepare");
+        for index in 0..plan.big {
+            insert
+                .execute(rusqlite::params![
+                    bulk_id(index),
+                    vec![index.to_le_bytes()[0]; 400]
+                ])
+                .expect("insert blob");
+        }
+    }
+    tx.commit().expect("commit");
+    let ids = lookup_ids(plan);
+    let keys = &backend.keys;
+    for id in &ids {
+        assert!(keys.load(id).is_ok(), "bulk id {id} loads");
+    }
+    let mut next_ak = ids.iter().cycle();
+    let mut next_bare = ids.iter().cycle();
+    let mut load = || {
+        per_op_ns(plan.fast, || {
+            let id = next_ak.next().map_or("", String::as_str);
+            drop(black_box(keys.load(black_box(id))));
+        })
+    };
+    let mut bare = || {
+        per_op_ns(plan.fast, || {
+            let id = next_bare.next().map_or("", String::as_str);
+            let mut statement = conn
+                .prepare_cached("SELECT body FROM blobs WHERE id = ?1")
+                .expect("prepare");
+            let body: Vec<u8> = statement.query_row([id], |row| row.get(0)).expect("blob");
+            black_box(body);
+        })
+    };
+    let medians = interleaved(plan.batches, &mut [&mut load, &mut bare]);
+    rows.push(Row::timed(
+        format!("load by id, SQLite, {} keys", Plan::label(plan.big)),
+        medians[0],
+        ("rusqlite point SELECT of a 400 B blob", medians[1]),
+        Target::RatioAtMost(2.0),
+    ));
+}
+
+fn load_rows_sled(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row>) {
+    let db = sled::open(root.join("bare-sled")).expect("bare sled");
+    for index in 0..plan.big {
+        db.insert(bulk_id(index).as_bytes(), vec![index.to_le_bytes()[0]; 400])
+            .expect("insert");
+    }
+    db.flush().expect("flush");
+    let ids = lookup_ids(plan);
+    let keys = &backend.keys;
+    for id in &ids {
+        assert!(keys.load(id).is_ok(), "bulk id {id} loads");
+    }
+    let mut next_ak = ids.iter().cycle();
+    let mut next_bare = ids.iter().cycle();
+    let mut load = || {
+        per_op_ns(plan.fast, || {
+            let id = next_ak.next().map_or("", String::as_str);
+            drop(black_box(keys.load(black_box(id))));
+        })
+    };
+    let mut bare = || {
+        per_op_ns(plan.fast, || {
+            let id = next_bare.next().map_or("", String::as_str);
+            drop(black_box(db.get(black_box(id.as_bytes()))));
+        })
+    };
+    let medians = interleaved(plan.batches, &mut [&mut load, &mut bare]);
+    rows.push(Row::timed(
+        format!("load by id, sled, {} keys", Plan::label(plan.big)),
+        medians[0],
+        ("sled get", medians[1]),
+        Target::RatioAtMost(2.0),
+    ));
+}
+
+fn search_rows(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
+    let query = SearchQuery {
+        tenant_ids: vec![SEARCH_TENANT.into()],
+        limit: 100,
+        ..SearchQuery::default()
+    };
+    for keys in [&backend.keys, &backend.small] {
+        let page = keys.search(&query).expect("search");
+        assert_eq!(page.items.len(), SEARCH_HITS);
+        assert!(page.next_cursor.is_none());
+    }
+    let iterations = (plan.fast / 20).max(2);
+    let big = &backend.keys;
+    let small = &backend.small;
+    let mut at_big = || per_op_ns(iterations, || drop(black_box(big.search(black_box(&query)))));
+    let mut at_small = || per_op_ns(iterations, || drop(black_box(small.search(black_box(&query)))));
+    let medians = interleaved(plan.batches, &mut [&mut at_big, &mut at_small]);
+    rows.push(Row::timed(
+        format!(
+            "search by tenant, {SEARCH_HITS} hits, {}, {} keys",
+            backend.name,
+            Plan::label(plan.big)
+        ),
+        medians[0],
+        (
+            format!("same search at {} keys", Plan::label(plan.small)).as_str(),
+            medians[1],
+        ),
+        Target::RatioAtMost(1.3),
+    ));
+}
+
+fn throughput_row(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
+    let keys = &backend.keys;
+    let options = ExchangeOptions::default();
+    let warm = [backend.real[0].as_str(), backend.real[1].as_str()];
+    for key in warm {
+        assert!(keys.exchange(key, &options).is_ok());
+    }
+    let iterations = plan.fast;
+    let run = |threads: usize| {
+        let start = Instant::now();
+        std::thread::scope(|scope| {
+            for key in warm.iter().take(threads) {
+                let options = &options;
+                scope.spawn(move || {
+                    for _ in 0..iterations {
+                        drop(black_box(keys.exchange(black_box(key), options)));
+                    }
+                });
+            }
+        });
+        start.elapsed().as_nanos() as f64 / (f64::from(iterations) * threads as f64)
+    };
+    let mut two = || run(2);
+    let mut one = || run(1);
+    let medians = interleaved(plan.batches, &mut [&mut two, &mut one]);
+    rows.push(Row::timed(
+        format!(
+            "exchange throughput, 2 threads (time per exchange), {}",
+            backend.name
+        ),
+        medians[0],
+        ("1 thread", medians[1]),
+        Target::SpeedupAtLeast(1.7),
+    ));
+}
+
+fn write_rows(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row>) {
+    let file_path = root.join(format!("fsync-{}.bin", backend.name));
+    let file = File::create(&file_path).expect("fsync file");
+    let page = vec![7u8; 4096];
+    let mut fsync = || {
+        per_op_ns(plan.slow, || {
+            file.write_all_at(&page, 0).expect("write");
+            file.sync_data().expect("fdatasync");
+        })
+    };
+    let keys = &backend.keys;
+    let mut count = 0usize;
+    let mut create = || {
+        per_op_ns(plan.slow, || {
+            count += 1;
+            let request = CreateKey {
+                role_names: vec!["deployer".into()],
+                ..CreateKey::named(format!("bench create {count}"))
+            };
+            drop(black_box(keys.create(request).expect("create")));
+        })
+    };
+    let medians = interleaved(plan.batches, &mut [&mut create, &mut fsync]);
+    rows.push(Row::timed(
+        format!("create one key (durable), {}", backend.name),
+        medians[0],
+        ("fdatasync of 4 KiB", medians[1]),
+        Target::Report,
+    ));
+
+    let batch: Vec<String> = (0..100).map(|step| bulk_id(1_000 + step)).collect();
+    let mut deactivate = || {
+        let start = Instant::now();
+        keys.deactivate_batch(black_box(&batch)).expect("deactivate");
+        let elapsed = start.elapsed().as_nanos() as f64;
+        keys.activate_batch(&batch).expect("activate");
+        elapsed
+    };
+    let mut fsync = || {
+        per_op_ns(1, || {
+            file.write_all_at(&page, 0).expect("write");
+            file.sync_data().expect("fdatasync");
+        })
+    };
+    let medians = interleaved(plan.batches, &mut [&mut deactivate, &mut fsync]);
+    rows.push(Row::timed(
+        format!("batch deactivate of 100 keys, {}", backend.name),
+        medians[0],
+        ("fdatasync of 4 KiB", medians[1]),
+        Target::Report,
+    ));
+}
+
+/// Disk space of the large store's directory (records, indexes, WAL or log) per key: allocated
+/// blocks, with the apparent (file length) figure in the scenario name.
+fn size_row(plan: Plan, name: &str, (apparent, allocated): (u64, u64)) -> Row {
+    let keys = plan.big as f64;
+    Row {
+        scenario: format!(
+            "on-disk size per key, {name}, {} keys (apparent {:.0} B)",
+            Plan::label(plan.big),
+            apparent as f64 / keys
+        ),
+        median: allocated as f64 / keys,
+        baseline: None,
+        target: Target::BytesAtMost(2048.0),
+        unit: Unit::Bytes,
+    }
+}
+
+fn main() {
+    let plan = Plan::from_args();
+    let started = Instant::now();
+    let root = tempfile::Builder::new()
+        .prefix("ak-bench-")
+        .tempdir_in(std::env::temp_dir())
+        .expect("temporary directory");
+    eprintln!(
+        "ak bench report ({} mode) in {}",
+        if plan.quick { "quick" } else { "full" },
+        root.path().display()
+    );
+    let mut rows = Vec::new();
+
+    let mut sqlite = Backend::build("SQLite", plan, root.path(), |dir| {
+        Arc::new(SqliteKeyStore::open(dir.join("keys.db")).expect("open SQLite store"))
+    });
+    let sqlite_size = dir_size(&sqlite.store_dir);
+    exchange_rows(plan, &mut sqlite, &mut rows);
+    verify_rows(plan, &sqlite, &mut rows);
+    load_rows_sqlite(plan, &sqlite, root.path(), &mut rows);
+    search_rows(plan, &sqlite, &mut rows);
+    throughput_row(plan, &sqlite, &mut rows);
+    write_rows(plan, &sqlite, root.path(), &mut rows);
+    eprintln!("SQLite done at {:.0} s", started.elapsed().as_secs_f64());
+
+    let mut sled = Backend::build("sled", plan, root.path(), |dir| {
+        Arc::new(SledKeyStore::open(dir.join("sled")).expect("open sled store"))
+    });
+    exchange_rows(plan, &mut sled, &mut rows);
+    load_rows_sled(plan, &sled, root.path(), &mut rows);
+    search_rows(plan, &sled, &mut rows);
+    rows.push(size_row(plan, "SQLite", sqlite_size));
+    rows.push(size_row(plan, "sled", dir_size(&sled.store_dir)));
+    write_rows(plan, &sled, root.path(), &mut rows);
+    eprintln!("sled done at {:.0} s", started.elapsed().as_secs_f64());
+
+    println!("{}", ak_benches::table(&rows));
+    println!(
+        "{} mode, {} keys per large store, {} batches per figure; medians per operation; total {:.0} s",
+        if plan.quick { "quick" } else { "full" },
+        plan.big,
+        plan.batches,
+        started.elapsed().as_secs_f64()
+    );
+    if plan.quick {
+        println!("(quick mode: small stores and few batches; the timings are not meaningful)");
+    }
+}

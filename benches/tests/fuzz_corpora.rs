@@ -1,0 +1,104 @@
+//! Replays every committed fuzz corpus file (`fuzz/corpus/<target>/*`) through the same target
+//! functions the libFuzzer binaries run (`fuzz/src/targets.rs`), so `cargo test` exercises each
+//! seed and each crash regression without the fuzzer.
+
+#[path = "../../fuzz/src/targets.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod targets;
+
+use std::path::{Path, PathBuf};
+
+fn corpus(target: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        .map(|entry| entry.expect("corpus entry").path())
+        .filter(|path| path.is_file())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{} has no seeds", dir.display());
+    files
+}
+
+fn replay(target: &str, run: fn(&[u8])) {
+    for path in corpus(target) {
+        let data = std::fs::read(&path).expect("read corpus file");
+        let outcome = std::panic::catch_unwind(|| run(&data));
+        assert!(outcome.is_ok(), "{target}: {} fails", path.display());
+    }
+}
+
+#[test]
+fn key_parse() {
+    replay("key_parse", targets::key_parse);
+}
+
+#[test]
+fn token_verify() {
+    replay("token_verify", targets::token_verify);
+}
+
+#[test]
+fn jwks_parse() {
+    replay("jwks_parse", targets::jwks_parse);
+}
+
+#[test]
+fn claims_validation() {
+    replay("claims_validation", targets::claims_validation);
+}
+
+#[test]
+fn ip_rule() {
+    replay("ip_rule", targets::ip_rule);
+}
+
+#[test]
+fn sled_record() {
+    replay("sled_record", targets::sled_record);
+}
+
+#[test]
+fn store_model() {
+    replay("store_model", targets::store_model);
+}
+
+/// The seeds that need ak itself to make (a real key, a token signed by the fuzz key); the other
+/// seeds are plain files. Regenerate with `cargo test -p ak-benches --test fuzz_corpora -- --ignored`.
+#[test]
+#[ignore = "writes seed files into fuzz/corpus"]
+fn write_generated_seeds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    let real = targets::real_key();
+    std::fs::write(root.join("key_parse/real_key"), &real).expect("write");
+    let signed = targets::token_from_input(
+        b"\x01{\"iss\":\"P2fuzz\",\"sub\":\"K2key\",\"iat\":1700000000,\"exp\":1700000600,\"jti\":\"j\"}",
+    )
+    .expect("a token");
+    let mut raw = vec![0u8];
+    raw.extend_from_slice(signed.as_bytes());
+    std::fs::write(root.join("token_verify/raw_valid_token"), raw).expect("write");
+
+    // sled records in the current format (the format byte is first).
+    use ak_sled::record_codec::encode;
+    use ak_testkit::fixtures::{full_record, object, record};
+    let id = targets::SLED_RECORD_ID;
+    let mut floats = record(id, "floats", 0);
+    floats.key.custom_claims =
+        object(serde_json::json!({"a": 1e-30, "b": 0.1, "c": 5e-324, "d": -1.7976931348623157e308}));
+    floats.key.custom_attributes =
+        object(serde_json::json!({"x": 123_456.789, "nested": {"y": [1, 2.5, null]}}));
+    let mut stale = encode(&record(id, "n", 0)).expect("encode");
+    stale[0] = stale[0].wrapping_sub(1);
+    for (name, bytes) in [
+        ("full", encode(&full_record(id)).expect("encode")),
+        ("minimal", encode(&record(id, "n", 0)).expect("encode")),
+        ("floats", encode(&floats).expect("encode")),
+        ("wrong_id", encode(&record("other", "n", 0)).expect("encode")),
+        ("older_format", stale),
+    ] {
+        std::fs::write(root.join("sled_record").join(name), bytes).expect("write");
+    }
+}
