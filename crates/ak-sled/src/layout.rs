@@ -7,7 +7,7 @@
 //!
 //! | tree | key |
 //! | --- | --- |
-//! | [`RECORDS`] | id → `[FORMAT_VERSION] ++ serde_json(KeyRecord)` (the value) |
+//! | [`RECORDS`] | id → `[RECORD_FORMAT_VERSION] ++ postcard(record)` (the value; see `record_codec`) |
 //! | [`TENANT_INDEX`] | `u32be(len) ++ tenant id ++ id` |
 //! | [`USER_INDEX`] | `u32be(len) ++ bound user id ++ id` (only bound keys) |
 //! | [`CREATOR_INDEX`] | `u32be(len) ++ created by ++ id` |

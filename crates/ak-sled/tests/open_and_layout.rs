@@ -20,6 +20,48 @@ fn open_creates_missing_directories_and_reopens() {
     assert_eq!(store.get("k").unwrap().unwrap().key.name, "kay");
 }
 
+/// The `use_compression` line of sled's `conf` file in `dir`.
+fn conf_compression(dir: &std::path::Path) -> String {
+    let conf = std::fs::read(dir.join("conf")).expect("sled wrote its conf file");
+    String::from_utf8_lossy(&conf)
+        .lines()
+        .find(|line| line.starts_with("use_compression"))
+        .expect("conf names the compression setting")
+        .to_owned()
+}
+
+#[test]
+fn new_stores_are_compressed() {
+    assert!(ak_sled::COMPRESS_NEW_STORES);
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledKeyStore::open(dir.path()).unwrap();
+    store.insert(&record("k", "kay", 1)).unwrap();
+    drop(store);
+    assert_eq!(conf_compression(dir.path()), "use_compression: true");
+    let store = SledKeyStore::open(dir.path()).expect("reopens with the recorded setting");
+    assert_eq!(store.get("k").unwrap().unwrap().key.name, "kay");
+}
+
+#[test]
+fn an_uncompressed_store_keeps_its_setting() {
+    // A store created before compression was the default: marked, but with sled's default config.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(ak_sled::MARKER_FILE), "ak-sled store, format 1\n").unwrap();
+    let db = sled::Config::new().path(dir.path()).open().unwrap();
+    let store = SledKeyStore::from_db(db).unwrap();
+    store.insert(&record("old", "from before", 1)).unwrap();
+    drop(store);
+    assert_eq!(conf_compression(dir.path()), "use_compression: false");
+
+    let store = SledKeyStore::open(dir.path()).expect("an uncompressed store still opens");
+    assert_eq!(store.get("old").unwrap().unwrap().key.name, "from before");
+    store.insert(&record("new", "after", 2)).unwrap();
+    drop(store);
+    assert_eq!(conf_compression(dir.path()), "use_compression: false");
+    let store = SledKeyStore::open(dir.path()).unwrap();
+    assert_eq!(store.get("new").unwrap().unwrap().key.name, "after");
+}
+
 #[test]
 fn temporary_stores_are_independent_and_debug_is_short() {
     let one = SledKeyStore::temporary().unwrap();
