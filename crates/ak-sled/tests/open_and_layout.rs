@@ -32,7 +32,7 @@ fn conf_compression(dir: &std::path::Path) -> String {
 
 #[test]
 fn new_stores_are_compressed() {
-    assert!(ak_sled::COMPRESS_NEW_STORES);
+    const { assert!(ak_sled::COMPRESS_NEW_STORES) };
     let dir = tempfile::tempdir().unwrap();
     let store = SledKeyStore::open(dir.path()).unwrap();
     store.insert(&record("k", "kay", 1)).unwrap();

@@ -27,7 +27,8 @@
 //! * Written directly on `ed25519-dalek`, `base64` and `serde_json`; no JWT library. Only `EdDSA` is signed or
 //!   accepted: `none`, `HS256` (including "the public key as an HMAC secret"), `RS256` and every other `alg`
 //!   fail with [`VerifyError::UnsupportedAlgorithm`], any `crit` header with [`VerifyError::CriticalHeader`].
-//! * Signatures are checked with `verify_strict` (no malleable `S`, no small-order keys).
+//! * Signatures are checked under ed25519-dalek's `verify_strict` rules (no malleable `S`, no small-order `R` or
+//!   keys), with the small-order checks done once per key and from `R`'s bytes rather than on every call.
 //! * Tokens longer than [`VerificationOptions::max_token_len`] ([`DEFAULT_MAX_TOKEN_LEN`] = 8 KiB by default)
 //!   are rejected before any decoding; segments must be strict unpadded base64url (no padding, no whitespace, no
 //!   non-zero trailing bits), so every byte of a token is covered: flipping any bit makes it invalid.
@@ -52,6 +53,7 @@ mod jwk;
 mod key;
 mod key_set;
 mod mint;
+mod strict_key;
 mod verify;
 
 pub use cache::{CacheOptions, DEFAULT_CACHE_ENTRIES};

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use ed25519_dalek::{Signature, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -15,6 +15,7 @@ use crate::claims::{SessionClaims, TenantClaims};
 use crate::error::{KeyError, VerifyError};
 use crate::jwk::{ALG_EDDSA, Jwks};
 use crate::key_set::KeySet;
+use crate::strict_key::StrictKey;
 
 /// Default [`VerificationOptions::max_token_len`]: 8 KiB. A session token with a handful of roles and tenants is
 /// well under 1 KiB; the bound is checked before any decoding.
@@ -104,13 +105,13 @@ impl VerificationOptions {
     }
 }
 
-/// Verifying keys by `kid`, decompressed once.
-type KeyMap = HashMap<Box<str>, VerifyingKey>;
+/// Verifying keys by `kid`, decompressed and checked for small order once.
+type KeyMap = HashMap<Box<str>, StrictKey>;
 
 /// Verifies EdDSA session tokens against a set of public keys.
 ///
 /// Checks, in order: size bound; exactly three strict base64url segments; header is a JSON object with `alg`
-/// `EdDSA` and no `crit`; `kid` known; Ed25519 signature under `verify_strict` (rejects non-canonical `S` and
+/// `EdDSA` and no `crit`; `kid` known; Ed25519 signature under `verify_strict`'s rules (rejects non-canonical `S` and
 /// small-order keys); payload is a JSON object with the [`SessionClaims`] shape; `exp`, `nbf`, `iat`; `iss`;
 /// `aud`. See [`VerifyError`].
 ///
@@ -297,8 +298,9 @@ impl Verifier {
             .ok_or(VerifyError::Malformed)?;
         let payload = b64::decode(payload_b64).ok_or(VerifyError::Malformed)?;
         let signing_input = &token.as_bytes()[..header_b64.len() + 1 + payload_b64.len()];
-        key.verify_strict(signing_input, &Signature::from_bytes(&signature))
-            .map_err(|_| VerifyError::BadSignature)?;
+        if !key.verify(signing_input, &signature) {
+            return Err(VerifyError::BadSignature);
+        }
 
         if payload.first() != Some(&b'{') {
             return Err(VerifyError::InvalidClaims);
@@ -311,7 +313,7 @@ impl Verifier {
                 claims: Arc::new(claims),
                 kid: Arc::from(&**kid),
             },
-            key.to_bytes(),
+            *key.as_bytes(),
         ))
     }
 
@@ -374,9 +376,7 @@ fn key_map_from_jwks(jwks: &Jwks) -> Result<KeyMap, KeyError> {
         let bytes = jwk.public_key_bytes()?;
         let key = VerifyingKey::from_bytes(&bytes)
             .map_err(|_| KeyError::InvalidJwk("x is not an Ed25519 point"))?;
-        if key.is_weak() {
-            return Err(KeyError::WeakKey);
-        }
+        let key = StrictKey::new(key).ok_or(KeyError::WeakKey)?;
         let kid = match &jwk.kid {
             Some(kid) => kid.clone(),
             None => jwk.thumbprint()?,
@@ -389,8 +389,11 @@ fn key_map_from_jwks(jwks: &Jwks) -> Result<KeyMap, KeyError> {
 }
 
 fn key_map_from_key_set(keys: &KeySet) -> KeyMap {
+    // A key derived from a seed is never of small order (its scalar is a nonzero multiple of 8
+    // below 2^255, so never a multiple of ℓ); were one ever weak, its tokens would fail closed
+    // with `UnknownKeyId`.
     keys.iter()
-        .map(|k| (Box::from(k.kid()), k.verifying_key()))
+        .filter_map(|k| Some((Box::from(k.kid()), StrictKey::new(k.verifying_key())?)))
         .collect()
 }
 
