@@ -527,6 +527,21 @@ fn prefix_is_validated_when_building() {
 }
 
 #[test]
+fn a_builder_without_a_store_is_refused() {
+    let missing = ak_core::KeyManagerBuilder::default().key_prefix("acme7").build();
+    assert!(matches!(missing, Err(ak_core::ConfigError::MissingStore)));
+    let store: Arc<dyn KeyStore> = Arc::new(MemoryKeyStore::new());
+    let late = ak_core::KeyManagerBuilder::default()
+        .key_prefix("acme7")
+        .store(Arc::clone(&store))
+        .build()
+        .expect("a store given after other settings");
+    let created = late.create(named("k")).unwrap();
+    assert!(created.cleartext.expose_secret().starts_with("acme7_"));
+    assert!(Arc::ptr_eq(late.store(), &store));
+}
+
+#[test]
 fn oversized_presented_keys_are_invalid() {
     let (manager, _) = manager();
     let huge = "a".repeat(MAX_PRESENTED_KEY_BYTES + 1);

@@ -111,7 +111,7 @@ pub const MARKER_FILE: &str = "AK_SLED_STORE";
 /// Whether stores this crate creates compress sled's log and pages (zstd).
 ///
 /// Index entries are small and sled stores each in log fragments and whole-node rewrites, so an
-/// uncompressed store takes about 2.7 KiB of disk per key; compressed, about 1.4 KiB (measured
+/// uncompressed store takes about 2.3 KiB of disk per key; compressed, about 1.3 KiB (measured
 /// by the ak benches at 100k keys). Hot reads come from sled's cache of decompressed pages and
 /// do not pay for it; each write compresses its log entries.
 pub const COMPRESS_NEW_STORES: bool = true;

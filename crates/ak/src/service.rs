@@ -4,8 +4,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use ak_core::{
-    AccessKey, Clock, CreateKey, CreatedKey, HashParams, KeyManager, KeyStore, ManageError, OsRandom, Page,
-    RandomSource, RoleCatalog, SearchQuery, SystemClock, UpdateKey, UserDirectory, validate,
+    AccessKey, Clock, CreateKey, CreatedKey, HashParams, KeyManager, KeyManagerBuilder, KeyStore,
+    ManageError, Page, RandomSource, RoleCatalog, SearchQuery, UpdateKey, UserDirectory, validate,
 };
 use ak_token::{
     Audience, CacheOptions, Jwks, KeyError, KeySet, SigningKey, TokenMinter, VerificationOptions,
@@ -204,33 +204,29 @@ impl AccessKeys {
 }
 
 /// Configures [`AccessKeys`]. A store, a signing key set and an issuer are required.
+///
+/// The key-manager settings (store, clock, random source, role catalog, user directory, key
+/// prefix, hash parameters) are kept in an [`ak_core::KeyManagerBuilder`] and mean what they
+/// mean there.
 #[derive(Debug, Default)]
 pub struct AccessKeysBuilder {
-    store: Option<Arc<dyn KeyStore>>,
+    manager: KeyManagerBuilder,
     signing_keys: Option<KeySet>,
     issuer: String,
     audience: Option<String>,
     session_timeout: Option<Duration>,
-    catalog: Option<RoleCatalog>,
-    users: Option<Arc<dyn UserDirectory>>,
-    clock: Option<Arc<dyn Clock>>,
-    random: Option<Arc<dyn RandomSource>>,
-    key_prefix: Option<String>,
-    hash_params: Option<HashParams>,
     token_cache: Option<CacheOptions>,
 }
 
 impl AccessKeysBuilder {
     /// The key store (required).
-    pub fn store(mut self, store: impl KeyStore + 'static) -> Self {
-        self.store = Some(Arc::new(store));
-        self
+    pub fn store(self, store: impl KeyStore + 'static) -> Self {
+        self.shared_store(Arc::new(store))
     }
 
     /// A key store shared with other code (required, unless [`store`](Self::store) is used).
-    pub fn shared_store(mut self, store: Arc<dyn KeyStore>) -> Self {
-        self.store = Some(store);
-        self
+    pub fn shared_store(self, store: Arc<dyn KeyStore>) -> Self {
+        self.with_manager(|manager| manager.store(store))
     }
 
     /// The signing key set (required).
@@ -258,38 +254,37 @@ impl AccessKeysBuilder {
     }
 
     /// Role catalog: unknown roles are rejected and tokens carry resolved permissions.
-    pub fn role_catalog(mut self, catalog: RoleCatalog) -> Self {
-        self.catalog = Some(catalog);
-        self
+    pub fn role_catalog(self, catalog: RoleCatalog) -> Self {
+        self.with_manager(|manager| manager.role_catalog(catalog))
     }
 
     /// User directory for keys bound to users.
-    pub fn user_directory(mut self, users: Arc<dyn UserDirectory>) -> Self {
-        self.users = Some(users);
-        self
+    pub fn user_directory(self, users: Arc<dyn UserDirectory>) -> Self {
+        self.with_manager(|manager| manager.user_directory(users))
     }
 
-    /// Clock (default: system time).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
-        self
+    /// Clock (default: system time); also dates tokens.
+    pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
+        self.with_manager(|manager| manager.clock(clock))
     }
 
-    /// Random source (default: the OS CSPRNG).
-    pub fn random(mut self, random: Arc<dyn RandomSource>) -> Self {
-        self.random = Some(random);
-        self
+    /// Random source (default: the OS CSPRNG); also draws token ids.
+    pub fn random(self, random: Arc<dyn RandomSource>) -> Self {
+        self.with_manager(|manager| manager.random(random))
     }
 
     /// Cleartext prefix of new keys (default `ak`).
-    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.key_prefix = Some(prefix.into());
-        self
+    pub fn key_prefix(self, prefix: impl Into<String>) -> Self {
+        self.with_manager(|manager| manager.key_prefix(prefix))
     }
 
     /// Argon2id parameters for new secrets (default m=8 KiB, t=1, p=1).
-    pub fn hash_params(mut self, params: HashParams) -> Self {
-        self.hash_params = Some(params);
+    pub fn hash_params(self, params: HashParams) -> Self {
+        self.with_manager(|manager| manager.hash_params(params))
+    }
+
+    fn with_manager(mut self, set: impl FnOnce(KeyManagerBuilder) -> KeyManagerBuilder) -> Self {
+        self.manager = set(self.manager);
         self
     }
 
@@ -301,7 +296,10 @@ impl AccessKeysBuilder {
 
     /// Checks the settings and builds the service.
     pub fn build(self) -> Result<AccessKeys, ConfigError> {
-        let store = self.store.ok_or(ConfigError::MissingStore)?;
+        let manager = self.manager.build().map_err(|err| match err {
+            ak_core::ConfigError::MissingStore => ConfigError::MissingStore,
+            other => ConfigError::Manager(other),
+        })?;
         let keys = self.signing_keys.ok_or(ConfigError::MissingSigningKeys)?;
         if self.issuer.is_empty() {
             return Err(ConfigError::MissingIssuer);
@@ -312,24 +310,8 @@ impl AccessKeysBuilder {
         }
         let session_timeout_secs =
             i64::try_from(timeout.as_secs()).map_err(|_| ConfigError::SessionTimeout(timeout))?;
-        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
-        let random = self.random.unwrap_or_else(|| Arc::new(OsRandom));
-
-        let mut manager = KeyManager::builder(store)
-            .clock(clock.clone())
-            .random(random.clone());
-        if let Some(catalog) = self.catalog {
-            manager = manager.role_catalog(catalog);
-        }
-        if let Some(users) = self.users {
-            manager = manager.user_directory(users);
-        }
-        if let Some(prefix) = self.key_prefix {
-            manager = manager.key_prefix(prefix);
-        }
-        if let Some(params) = self.hash_params {
-            manager = manager.hash_params(params);
-        }
+        let clock = Arc::clone(manager.clock());
+        let random = Arc::clone(manager.random());
 
         let mut options = VerificationOptions::new()
             .with_issuer(self.issuer.clone())
@@ -341,7 +323,7 @@ impl AccessKeysBuilder {
             options = options.with_cache(cache);
         }
         Ok(AccessKeys {
-            manager: manager.build()?,
+            manager,
             verifier: Verifier::from_key_set(&keys, options),
             minter: RwLock::new(TokenMinter::new(keys)),
             issuer: self.issuer,

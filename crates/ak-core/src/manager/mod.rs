@@ -31,6 +31,10 @@ pub enum ConfigError {
     /// The argon2id parameters were invalid.
     #[error(transparent)]
     HashParams(#[from] HashParamsError),
+    /// No store was given (a builder made with `KeyManagerBuilder::default()` and no
+    /// [`store`](KeyManagerBuilder::store)).
+    #[error("a key store is required")]
+    MissingStore,
 }
 
 /// Creates, changes and authenticates access keys over any [`KeyStore`].
@@ -68,16 +72,7 @@ pub struct KeyManager {
 impl KeyManager {
     /// Starts configuring a manager over `store`.
     pub fn builder(store: Arc<dyn KeyStore>) -> KeyManagerBuilder {
-        KeyManagerBuilder {
-            store,
-            clock: Arc::new(SystemClock),
-            random: Arc::new(OsRandom),
-            catalog: None,
-            users: None,
-            prefix: DEFAULT_PREFIX.to_owned(),
-            hash_params: HashParams::default(),
-            cache_capacity: DEFAULT_SECRET_CACHE_CAPACITY,
-        }
+        KeyManagerBuilder::default().store(store)
     }
 
     /// The store this manager writes to.
@@ -90,16 +85,24 @@ impl KeyManager {
         &self.clock
     }
 
+    /// The random source this manager draws key ids and secrets from.
+    pub fn random(&self) -> &Arc<dyn RandomSource> {
+        &self.random
+    }
+
     /// The configured role catalog, if any.
     pub fn role_catalog(&self) -> Option<&RoleCatalog> {
         self.catalog.as_ref()
     }
 }
 
-/// Configures a [`KeyManager`]. Every setting has a safe default.
+/// Configures a [`KeyManager`]. Every setting but the store has a safe default.
+///
+/// Made by [`KeyManager::builder`], or by `default()` when the store is given later (as the `ak`
+/// facade does).
 #[derive(Debug)]
 pub struct KeyManagerBuilder {
-    store: Arc<dyn KeyStore>,
+    store: Option<Arc<dyn KeyStore>>,
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
     catalog: Option<RoleCatalog>,
@@ -109,7 +112,28 @@ pub struct KeyManagerBuilder {
     cache_capacity: usize,
 }
 
+impl Default for KeyManagerBuilder {
+    fn default() -> Self {
+        Self {
+            store: None,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+            catalog: None,
+            users: None,
+            prefix: DEFAULT_PREFIX.to_owned(),
+            hash_params: HashParams::default(),
+            cache_capacity: DEFAULT_SECRET_CACHE_CAPACITY,
+        }
+    }
+}
+
 impl KeyManagerBuilder {
+    /// The store the manager writes to (required; [`KeyManager::builder`] sets it).
+    pub fn store(mut self, store: Arc<dyn KeyStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
     /// The clock (default: the system clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -156,9 +180,10 @@ impl KeyManagerBuilder {
 
     /// Checks the settings and builds the manager.
     pub fn build(self) -> Result<KeyManager, ConfigError> {
+        let store = self.store.ok_or(ConfigError::MissingStore)?;
         validate_prefix(&self.prefix)?;
         Ok(KeyManager {
-            store: self.store,
+            store,
             clock: self.clock,
             random: self.random,
             catalog: self.catalog,
