@@ -81,6 +81,28 @@ fn write_generated_seeds() {
     raw.extend_from_slice(signed.as_bytes());
     std::fs::write(root.join("token_verify/raw_valid_token"), raw).expect("write");
 
+    // Chosen signature bytes (mode 3): the valid ones, and a small-order R (the identity) with S = 0.
+    let payload = br#"{"iss":"P2fuzz","sub":"K2key","iat":1700000000,"exp":1700000600,"jti":"j"}"#;
+    let mut mode_one = vec![1u8];
+    mode_one.extend_from_slice(payload);
+    let signed = targets::token_from_input(&mode_one).expect("a token");
+    let (_, signature) = signed.rsplit_once('.').expect("three segments");
+    use base64::Engine as _;
+    let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(signature)
+        .expect("base64url");
+    let mut identity_r = [0u8; 64];
+    identity_r[0] = 1;
+    for (name, chosen) in [
+        ("sig_valid", signature.as_slice()),
+        ("sig_identity_r", &identity_r[..]),
+    ] {
+        let mut input = vec![3u8];
+        input.extend_from_slice(chosen);
+        input.extend_from_slice(payload);
+        std::fs::write(root.join("token_verify").join(name), input).expect("write");
+    }
+
     // sled records in the current format (the format byte is first).
     use ak_sled::record_codec::encode;
     use ak_testkit::fixtures::{full_record, object, record};

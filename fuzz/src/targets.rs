@@ -6,8 +6,8 @@
 //! the parser it drives (a round trip, an agreement with a reference, or a limit), so a failed
 //! assertion is a finding, not noise.
 //!
-//! Dependencies: `ak` (feature `sled`), `ak-core`, `ak-token`, `ak-sled`, `ak-testkit`, `ipnet`,
-//! `serde_json`.
+//! Dependencies: `ak` (feature `sled`), `ak-core`, `ak-token`, `ak-sled`, `ak-testkit`, `base64`,
+//! `ed25519-dalek`, `ipnet`, `serde_json`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, OnceLock};
@@ -20,6 +20,8 @@ use ak_testkit::model::{Op, check_sequence};
 use ak_token::{
     CacheOptions, Jwks, KeySet, SessionClaims, SigningKey, TokenMinter, VerificationOptions, Verifier,
 };
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ipnet::IpNet;
 use serde_json::{Map, Value};
 
@@ -138,10 +140,18 @@ pub fn token_header() -> String {
 /// Builds the token a [`token_verify`] input stands for: mode byte 0 is the token text itself; 1
 /// signs the rest as the payload under ak's header; 2 takes one length byte, then that many
 /// header bytes and the payload, and signs them (so header and claims parsing sit behind a valid
-/// signature, where random bytes would never reach).
+/// signature, where random bytes would never reach); 3 takes 64 signature bytes, then the
+/// payload, and puts those bytes where the valid signature of that payload would be (so the
+/// signature rules meet chosen `R` and `S` values). Other mode bytes count modulo 3.
 pub fn token_from_input(data: &[u8]) -> Option<String> {
     let (&mode, rest) = data.split_first()?;
     let key = &token_fixture().key;
+    if mode == 3 {
+        let (signature, payload) = rest.split_at_checked(64)?;
+        let signed = key.sign_compact(token_header().as_bytes(), payload);
+        let (input, _) = signed.rsplit_once('.')?;
+        return Some(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)));
+    }
     match mode % 3 {
         0 => std::str::from_utf8(rest).ok().map(str::to_owned),
         1 => Some(key.sign_compact(token_header().as_bytes(), rest)),
@@ -164,6 +174,7 @@ pub fn token_verify(data: &[u8]) {
     };
     let fixture = token_fixture();
     let plain = fixture.plain.verify(&token, NOW);
+    signature_rules_agree(&token, &plain);
     assert_eq!(fixture.cached.verify(&token, NOW), plain, "cache miss agrees");
     assert_eq!(fixture.cached.verify(&token, NOW), plain, "cache hit agrees");
     let Ok(verified) = plain else {
@@ -185,6 +196,34 @@ pub fn token_verify(data: &[u8]) {
         .verify(&again, NOW)
         .expect("a re-minted token verifies");
     assert_eq!(reverified.claims(), claims);
+}
+
+/// ak's signature check accepts exactly what ed25519-dalek's `verify_strict` accepts: a token
+/// that verifies has a signature `verify_strict` accepts, and one refused for its signature has
+/// none.
+fn signature_rules_agree(token: &str, outcome: &Result<ak_token::VerifiedToken, ak_token::VerifyError>) {
+    let strict = || -> Option<bool> {
+        let (input, signature) = token.rsplit_once('.')?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        let signature = ed25519_dalek::Signature::from_slice(&signature).ok()?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&token_fixture().key.public_key_bytes()).ok()?;
+        Some(key.verify_strict(input.as_bytes(), &signature).is_ok())
+    };
+    match outcome {
+        Ok(_) => assert_eq!(
+            strict(),
+            Some(true),
+            "ak accepted a signature verify_strict refuses"
+        ),
+        Err(ak_token::VerifyError::BadSignature) => {
+            assert_ne!(
+                strict(),
+                Some(true),
+                "ak refused a signature verify_strict accepts"
+            );
+        }
+        Err(_) => {}
+    }
 }
 
 // --- JWKS parsing -------------------------------------------------------------------------------
