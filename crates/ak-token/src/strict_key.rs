@@ -95,7 +95,7 @@ impl StrictKey {
 
 #[cfg(test)]
 mod tests {
-    use curve25519_dalek::constants::EIGHT_TORSION;
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
     use curve25519_dalek::edwards::CompressedEdwardsY;
     use ed25519_dalek::{Signer as _, SigningKey};
     use proptest::prelude::*;
@@ -264,6 +264,54 @@ mod tests {
             "the plain equation holds"
         );
         assert!(!both(&key, message, &forged));
+    }
+
+    #[test]
+    fn agrees_with_verify_strict_on_mixed_order_keys_and_rs() {
+        // Keys A = aB + T and R = T' or rB + T' for every pair of torsion points. With S = k·a
+        // (or r + k·a) the plain equation holds whenever -kT = T', which happens for about one
+        // message in eight: then a small-order R must be refused and a mixed-order R accepted.
+        let a = Scalar::from_bytes_mod_order([5; 32]);
+        let r = Scalar::from_bytes_mod_order([9; 32]);
+        let (mut small_r_equations, mut mixed_r_accepted) = (0, 0);
+        for torsion in EIGHT_TORSION {
+            let public = ED25519_BASEPOINT_POINT * a + torsion;
+            let verifying = VerifyingKey::from_bytes(&public.compress().to_bytes()).unwrap();
+            let key = StrictKey::new(verifying).expect("a mixed-order key is not weak");
+            for (index, other) in EIGHT_TORSION.iter().enumerate() {
+                for mixed in [false, true] {
+                    let r_point = if mixed {
+                        ED25519_BASEPOINT_POINT * r + other
+                    } else {
+                        *other
+                    };
+                    let r_bytes = r_point.compress().to_bytes();
+                    for count in 0..24u8 {
+                        let message = [count, u8::try_from(index).unwrap()];
+                        let k = Scalar::from_hash(
+                            Sha512::new()
+                                .chain_update(r_bytes)
+                                .chain_update(key.as_bytes())
+                                .chain_update(message),
+                        );
+                        let s = if mixed { r + k * a } else { k * a };
+                        let mut signature = [0u8; 64];
+                        signature[..32].copy_from_slice(&r_bytes);
+                        signature[32..].copy_from_slice(s.as_bytes());
+                        let plain = key.0.verify(&message, &Signature::from_bytes(&signature)).is_ok();
+                        let strict = both(&key, &message, &signature);
+                        small_r_equations += usize::from(plain && !mixed);
+                        mixed_r_accepted += usize::from(strict && mixed);
+                        assert!(mixed || !strict, "a small-order R is never accepted");
+                    }
+                }
+            }
+        }
+        assert!(
+            small_r_equations > 0,
+            "some small-order R satisfied the plain equation"
+        );
+        assert!(mixed_r_accepted > 0, "some mixed-order R was accepted");
     }
 
     /// ℓ, the order of the base point, little-endian.

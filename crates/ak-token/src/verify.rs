@@ -393,7 +393,11 @@ fn key_map_from_key_set(keys: &KeySet) -> KeyMap {
     // below 2^255, so never a multiple of ℓ); were one ever weak, its tokens would fail closed
     // with `UnknownKeyId`.
     keys.iter()
-        .filter_map(|k| Some((Box::from(k.kid()), StrictKey::new(k.verifying_key())?)))
+        .filter_map(|k| {
+            let key = StrictKey::new(k.verifying_key());
+            debug_assert!(key.is_some(), "a signing key's public key is of small order");
+            Some((Box::from(k.kid()), key?))
+        })
         .collect()
 }
 
