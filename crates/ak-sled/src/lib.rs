@@ -21,7 +21,8 @@
 //!   with zstd ([`COMPRESS_NEW_STORES`]); an existing store keeps the setting it was created with.
 //! * [`SledKeyStore::temporary`]: a fresh store in a temporary directory, deleted on drop (tests).
 //! * [`SledKeyStore::from_db`]: a [`sled::Db`] the caller opened (with its own cache size or
-//!   mode); the store keeps to trees whose names start with `ak/`.
+//!   mode); the store keeps to trees whose names start with `ak/`. To open a directory that
+//!   [`SledKeyStore::open`] created, set `use_compression(true)` (sled refuses another setting).
 //!
 //! # What sled guarantees, and what ak adds
 //!
@@ -116,11 +117,31 @@ pub const MARKER_FILE: &str = "AK_SLED_STORE";
 /// do not pay for it; each write compresses its log entries.
 pub const COMPRESS_NEW_STORES: bool = true;
 
-/// The compression setting recorded in the `conf` file of the sled database in `path`, if any.
+/// Whether to open the sled database in `path` with compression.
 ///
-/// sled refuses to open a database with a setting other than the one it was created with, so a
-/// store created before [`COMPRESS_NEW_STORES`] keeps its own. `None` for a new store (or an
-/// unreadable `conf`, which sled itself then reports when it opens).
+/// sled refuses to open a database with a setting other than the one recorded in its `conf`
+/// file, so a store created before [`COMPRESS_NEW_STORES`] keeps its own. Without a readable
+/// setting sled would take the database for a new one and read its data with whatever it is
+/// given (and panic on a mismatch), so a store with data but no readable `conf` is refused.
+fn compression_for(path: &Path, location: &str) -> Result<bool, StoreError> {
+    if let Some(recorded) = recorded_compression(path) {
+        return Ok(recorded);
+    }
+    let has_data = std::fs::metadata(path.join("db")).is_ok_and(|meta| meta.len() > 0);
+    if has_data {
+        return Err(StoreError::Backend {
+            backend: BACKEND,
+            kind: BackendErrorKind::Incompatible,
+            detail: format!(
+                "{location}: sled's conf file is missing or damaged, so it is unknown whether the data is compressed; nothing was opened (restore conf from a backup)"
+            ),
+            source: None,
+        });
+    }
+    Ok(COMPRESS_NEW_STORES)
+}
+
+/// The compression setting recorded in the `conf` file of the sled database in `path`, if any.
 fn recorded_compression(path: &Path) -> Option<bool> {
     let conf = std::fs::read(path.join("conf")).ok()?;
     conf.split(|&byte| byte == b'\n').find_map(|line| match line {
@@ -192,7 +213,7 @@ impl SledKeyStore {
         claim_directory(path, &location)?;
         let db = sled::Config::new()
             .path(path)
-            .use_compression(recorded_compression(path).unwrap_or(COMPRESS_NEW_STORES))
+            .use_compression(compression_for(path, &location)?)
             .open()
             .map_err(|err| backend_error(format!("opening {location}"), err))?;
         Self::with_db(db, location)
@@ -209,6 +230,9 @@ impl SledKeyStore {
     }
 
     /// A store in a database the caller opened. Only trees named `ak/...` are used.
+    ///
+    /// The caller picks sled's settings; a directory made by [`open`](Self::open) must be opened
+    /// with `use_compression(`[`COMPRESS_NEW_STORES`]`)`, or sled refuses it.
     pub fn from_db(db: sled::Db) -> Result<Self, StoreError> {
         Self::with_db(db, "caller's sled::Db".into())
     }

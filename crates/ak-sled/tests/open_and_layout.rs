@@ -63,6 +63,38 @@ fn an_uncompressed_store_keeps_its_setting() {
 }
 
 #[test]
+fn a_store_whose_sled_conf_is_lost_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledKeyStore::open(dir.path()).unwrap();
+    store.insert(&record("k", "kay", 1)).unwrap();
+    drop(store);
+    let conf = std::fs::read(dir.path().join("conf")).unwrap();
+    let db = std::fs::read(dir.path().join("db")).unwrap();
+    for damaged in [None, Some(&b""[..]), Some(&b"segment_size: 524288\n"[..])] {
+        match damaged {
+            None => std::fs::remove_file(dir.path().join("conf")).unwrap(),
+            Some(bytes) => std::fs::write(dir.path().join("conf"), bytes).unwrap(),
+        }
+        let err = SledKeyStore::open(dir.path()).expect_err("no guessing the compression");
+        assert_eq!(err.backend_kind(), Some(BackendErrorKind::Incompatible), "{err}");
+        assert!(err.to_string().contains("conf"), "{err}");
+        assert_eq!(
+            std::fs::read(dir.path().join("db")).unwrap(),
+            db,
+            "data untouched"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("conf")).ok().as_deref(),
+            damaged,
+            "conf untouched"
+        );
+    }
+    std::fs::write(dir.path().join("conf"), conf).unwrap();
+    let store = SledKeyStore::open(dir.path()).expect("opens once conf is restored");
+    assert_eq!(store.get("k").unwrap().unwrap().key.name, "kay");
+}
+
+#[test]
 fn temporary_stores_are_independent_and_debug_is_short() {
     let one = SledKeyStore::temporary().unwrap();
     let two = SledKeyStore::temporary().unwrap();
