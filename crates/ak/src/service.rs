@@ -296,10 +296,6 @@ impl AccessKeysBuilder {
 
     /// Checks the settings and builds the service.
     pub fn build(self) -> Result<AccessKeys, ConfigError> {
-        let manager = self.manager.build().map_err(|err| match err {
-            ak_core::ConfigError::MissingStore => ConfigError::MissingStore,
-            other => ConfigError::Manager(other),
-        })?;
         let keys = self.signing_keys.ok_or(ConfigError::MissingSigningKeys)?;
         if self.issuer.is_empty() {
             return Err(ConfigError::MissingIssuer);
@@ -310,6 +306,11 @@ impl AccessKeysBuilder {
         }
         let session_timeout_secs =
             i64::try_from(timeout.as_secs()).map_err(|_| ConfigError::SessionTimeout(timeout))?;
+        // Last: building the manager hashes a decoy secret, so cheap checks go first.
+        let manager = self.manager.build().map_err(|err| match err {
+            ak_core::ConfigError::MissingStore => ConfigError::MissingStore,
+            other => ConfigError::Manager(other),
+        })?;
         let clock = Arc::clone(manager.clock());
         let random = Arc::clone(manager.random());
 
