@@ -93,11 +93,18 @@ fn write_generated_seeds() {
         .expect("base64url");
     let mut identity_r = [0u8; 64];
     identity_r[0] = 1;
-    for (name, chosen) in [
-        ("sig_valid", signature.as_slice()),
-        ("sig_identity_r", &identity_r[..]),
+    // Mode 4 computes S = k·a itself: R = identity satisfies the plain equation (a forgery by
+    // the key holder that strict rules refuse); R = the order-2 point does not.
+    let mut order_two_r = [0xffu8; 32];
+    order_two_r[0] = 0xec;
+    order_two_r[31] = 0x7f;
+    for (name, mode, chosen) in [
+        ("sig_valid", 3u8, signature.as_slice()),
+        ("sig_identity_r", 3, &identity_r[..]),
+        ("forged_identity_r", 4, &identity_r[..32]),
+        ("forged_order_two_r", 4, &order_two_r[..]),
     ] {
-        let mut input = vec![3u8];
+        let mut input = vec![mode];
         input.extend_from_slice(chosen);
         input.extend_from_slice(payload);
         std::fs::write(root.join("token_verify").join(name), input).expect("write");
