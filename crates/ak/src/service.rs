@@ -32,8 +32,6 @@ pub struct AccessKeys {
     issuer: String,
     audience: Option<String>,
     session_timeout_secs: i64,
-    clock: Arc<dyn Clock>,
-    random: Arc<dyn RandomSource>,
 }
 
 impl AccessKeys {
@@ -121,7 +119,7 @@ impl AccessKeys {
         options: &ExchangeOptions,
     ) -> Result<ExchangeResponse, ExchangeError> {
         validate::exchange_claims(&options.custom_claims)?;
-        let now = self.clock.now();
+        let now = self.manager.clock().now();
         let authenticated = self.manager.authenticate_at(presented, options.client_ip, now)?;
         let mut claims = session_claims(
             &self.issuer,
@@ -151,13 +149,13 @@ impl AccessKeys {
     /// `iss`. A token of a key revoked after minting stays valid until it expires; use
     /// [`validate_session_and_key`](Self::validate_session_and_key) when that matters.
     pub fn validate_session(&self, token: &str) -> Result<VerifiedToken, SessionError> {
-        Ok(self.verifier.verify(token, self.clock.now())?)
+        Ok(self.verifier.verify(token, self.manager.clock().now())?)
     }
 
     /// Like [`validate_session`](Self::validate_session), then one point lookup to check that the
     /// token's key still exists, is active and is unexpired, so revocation takes effect at once.
     pub fn validate_session_and_key(&self, token: &str) -> Result<VerifiedToken, SessionError> {
-        let now = self.clock.now();
+        let now = self.manager.clock().now();
         let verified = self.verifier.verify(token, now)?;
         self.manager.ensure_usable_at(verified.key_id(), now)?;
         Ok(verified)
@@ -198,7 +196,7 @@ impl AccessKeys {
 
     fn jti(&self) -> Result<String, ExchangeError> {
         let mut bytes = [0u8; 16];
-        self.random.fill_bytes(&mut bytes)?;
+        self.manager.random().fill_bytes(&mut bytes)?;
         Ok(BASE64URL_NOPAD.encode(&bytes))
     }
 }
@@ -311,8 +309,6 @@ impl AccessKeysBuilder {
             ak_core::ConfigError::MissingStore => ConfigError::MissingStore,
             other => ConfigError::Manager(other),
         })?;
-        let clock = Arc::clone(manager.clock());
-        let random = Arc::clone(manager.random());
 
         let mut options = VerificationOptions::new()
             .with_issuer(self.issuer.clone())
@@ -330,8 +326,6 @@ impl AccessKeysBuilder {
             issuer: self.issuer,
             audience: self.audience,
             session_timeout_secs,
-            clock,
-            random,
         })
     }
 }
