@@ -44,12 +44,11 @@ fn corrupt(id: &str, reason: &str, source: impl std::error::Error + Send + Sync 
     }
 }
 
-fn map_to_text(map: &Map<String, Value>) -> String {
+fn map_to_text(id: &str, field: &str, map: &Map<String, Value>) -> Result<String, StoreError> {
     if map.is_empty() {
-        String::new()
-    } else {
-        Value::Object(map.clone()).to_string()
+        return Ok(String::new());
     }
+    serde_json::to_string(map).map_err(|err| corrupt(id, &format!("{field} cannot be encoded as JSON"), err))
 }
 
 fn text_to_map(id: &str, field: &str, text: &str) -> Result<Map<String, Value>, StoreError> {
@@ -77,8 +76,8 @@ pub fn encode(record: &KeyRecord) -> Result<Vec<u8>, StoreError> {
         expire_time: key.expire_time,
         created_by: key.created_by.clone(),
         bound_user_id: key.bound_user_id.clone(),
-        custom_claims: map_to_text(&key.custom_claims),
-        custom_attributes: map_to_text(&key.custom_attributes),
+        custom_claims: map_to_text(&key.id, "customClaims", &key.custom_claims)?,
+        custom_attributes: map_to_text(&key.id, "customAttributes", &key.custom_attributes)?,
         permitted_ips: key.permitted_ips.clone(),
         secret_hash: record.secret_hash.clone(),
         previous_secret: record
@@ -87,11 +86,8 @@ pub fn encode(record: &KeyRecord) -> Result<Vec<u8>, StoreError> {
             .map(|g| (g.secret_hash.clone(), g.valid_until)),
         version: record.version,
     };
-    let mut out = vec![RECORD_FORMAT_VERSION];
-    let body = postcard::to_allocvec(&stored)
-        .map_err(|err| corrupt(record.id(), "the record cannot be encoded", err))?;
-    out.extend_from_slice(&body);
-    Ok(out)
+    postcard::to_extend(&stored, vec![RECORD_FORMAT_VERSION])
+        .map_err(|err| corrupt(record.id(), "the record cannot be encoded", err))
 }
 
 /// Decodes the stored bytes of the record `id`; the decoded record must carry that id.
