@@ -30,40 +30,25 @@ fn replay(target: &str, run: fn(&[u8])) {
     }
 }
 
-#[test]
-fn key_parse() {
-    replay("key_parse", targets::key_parse);
+/// One test per fuzz target, named after it, replaying its corpus through its function.
+macro_rules! replay_tests {
+    ($($target:ident),+ $(,)?) => {$(
+        #[test]
+        fn $target() {
+            replay(stringify!($target), targets::$target);
+        }
+    )+};
 }
 
-#[test]
-fn token_verify() {
-    replay("token_verify", targets::token_verify);
-}
-
-#[test]
-fn jwks_parse() {
-    replay("jwks_parse", targets::jwks_parse);
-}
-
-#[test]
-fn claims_validation() {
-    replay("claims_validation", targets::claims_validation);
-}
-
-#[test]
-fn ip_rule() {
-    replay("ip_rule", targets::ip_rule);
-}
-
-#[test]
-fn sled_record() {
-    replay("sled_record", targets::sled_record);
-}
-
-#[test]
-fn store_model() {
-    replay("store_model", targets::store_model);
-}
+replay_tests!(
+    key_parse,
+    token_verify,
+    jwks_parse,
+    claims_validation,
+    ip_rule,
+    sled_record,
+    store_model,
+);
 
 /// The seeds that need ak itself to make (a real key, a token signed by the fuzz key); the other
 /// seeds are plain files. Regenerate with `cargo test -p ak-benches --test fuzz_corpora -- --ignored`.
