@@ -111,6 +111,10 @@ struct TokenFixture {
     minter: TokenMinter,
     plain: Verifier,
     cached: Verifier,
+    /// The same key as ed25519-dalek sees it: its secret scalar (for mode 4) and public key (for
+    /// the `verify_strict` comparison).
+    scalar: curve25519_dalek::Scalar,
+    verifying: ed25519_dalek::VerifyingKey,
 }
 
 fn token_fixture() -> &'static TokenFixture {
@@ -121,7 +125,10 @@ fn token_fixture() -> &'static TokenFixture {
         let options = VerificationOptions::new()
             .with_issuer("P2fuzz")
             .with_max_token_len(ak::MAX_SESSION_TOKEN_BYTES);
+        let dalek = ed25519_dalek::SigningKey::from_bytes(&SIGNING_SEED);
         TokenFixture {
+            scalar: dalek.to_scalar(),
+            verifying: dalek.verifying_key(),
             plain: Verifier::from_key_set(&keys, options.clone()),
             cached: Verifier::from_key_set(&keys, options.with_cache(CacheOptions::default())),
             minter: TokenMinter::new(keys),
@@ -149,7 +156,8 @@ pub fn token_header() -> String {
 /// holder can make, which strict rules refuse. Other mode bytes count modulo 3.
 pub fn token_from_input(data: &[u8]) -> Option<String> {
     let (&mode, rest) = data.split_first()?;
-    let key = &token_fixture().key;
+    let fixture = token_fixture();
+    let key = &fixture.key;
     if mode == 3 || mode == 4 {
         let (chosen, payload) = rest.split_at_checked(if mode == 3 { 64 } else { 32 })?;
         let signed = key.sign_compact(token_header().as_bytes(), payload);
@@ -157,14 +165,13 @@ pub fn token_from_input(data: &[u8]) -> Option<String> {
         let signature = if mode == 3 {
             chosen.to_vec()
         } else {
-            let a = ed25519_dalek::SigningKey::from_bytes(&SIGNING_SEED).to_scalar();
             let k = curve25519_dalek::Scalar::from_hash(
                 sha2::Sha512::new()
                     .chain_update(chosen)
                     .chain_update(key.public_key_bytes())
                     .chain_update(input.as_bytes()),
             );
-            [chosen, (k * a).as_bytes()].concat()
+            [chosen, (k * fixture.scalar).as_bytes()].concat()
         };
         return Some(format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)));
     }
@@ -222,8 +229,12 @@ fn signature_rules_agree(token: &str, outcome: &Result<ak_token::VerifiedToken, 
         let (input, signature) = token.rsplit_once('.')?;
         let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
         let signature = ed25519_dalek::Signature::from_slice(&signature).ok()?;
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&token_fixture().key.public_key_bytes()).ok()?;
-        Some(key.verify_strict(input.as_bytes(), &signature).is_ok())
+        Some(
+            token_fixture()
+                .verifying
+                .verify_strict(input.as_bytes(), &signature)
+                .is_ok(),
+        )
     };
     use ak_token::VerifyError as E;
     match outcome {
