@@ -82,14 +82,13 @@ impl StrictKey {
 
     /// Whether `signature` is a valid signature of `message` under `verify_strict`'s rules.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
-        let (r, s) = signature.split_at(32);
-        let (Ok(r), Ok(s)) = (<&[u8; 32]>::try_from(r), <[u8; 32]>::try_from(s)) else {
-            return false;
-        };
-        if is_small_order_encoding(r) || bool::from(Scalar::from_canonical_bytes(s).is_none()) {
+        let signature = Signature::from_bytes(signature);
+        if is_small_order_encoding(signature.r_bytes())
+            || bool::from(Scalar::from_canonical_bytes(*signature.s_bytes()).is_none())
+        {
             return false;
         }
-        self.0.verify(message, &Signature::from_bytes(signature)).is_ok()
+        self.0.verify(message, &signature).is_ok()
     }
 }
 
@@ -115,15 +114,11 @@ mod tests {
         y
     }
 
-    /// `p + delta` for small `delta` (`p` = 2^255 - 19), little-endian; `None` past 2^255 - 1.
+    /// `p + delta` (`p` = 2^255 - 19), little-endian; `None` when that leaves p's low byte (past
+    /// 2^255 - 1, or below p - 237).
     fn p_plus(delta: i16) -> Option<[u8; 32]> {
-        let low = 0xed_i16 + delta;
-        let mut bytes = one(0, 0xff);
-        if !(0..=0xff).contains(&low) {
-            return None;
-        }
-        bytes[0] = u8::try_from(low).ok()?;
-        Some(bytes)
+        let low = u8::try_from(0xed_i16 + delta).ok()?;
+        Some(one(low, 0xff))
     }
 
     #[test]
