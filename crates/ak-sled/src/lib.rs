@@ -129,14 +129,10 @@ fn compression_for(path: &Path, location: &str) -> Result<bool, StoreError> {
     }
     let has_data = std::fs::metadata(path.join("db")).is_ok_and(|meta| meta.len() > 0);
     if has_data {
-        return Err(StoreError::Backend {
-            backend: BACKEND,
-            kind: BackendErrorKind::Incompatible,
-            detail: format!(
-                "{location}: sled's conf file is missing or damaged, so it is unknown whether the data is compressed; nothing was opened (restore conf from a backup)"
-            ),
-            source: None,
-        });
+        return Err(incompatible(
+            location,
+            "sled's conf file is missing or damaged, so it is unknown whether the data is compressed; nothing was opened (restore conf from a backup)",
+        ));
     }
     Ok(COMPRESS_NEW_STORES)
 }
@@ -153,12 +149,6 @@ fn recorded_compression(path: &Path) -> Option<bool> {
 
 /// Makes sure `path` is an ak-sled store directory, or a new or empty one that becomes one.
 fn claim_directory(path: &Path, location: &str) -> Result<(), StoreError> {
-    let incompatible = |why: &str| StoreError::Backend {
-        backend: BACKEND,
-        kind: BackendErrorKind::Incompatible,
-        detail: format!("{location}: {why}"),
-        source: None,
-    };
     let io =
         |what: &str, err: std::io::Error| backend_error(format!("{what} {location}"), sled::Error::Io(err));
     match std::fs::read_dir(path) {
@@ -167,15 +157,18 @@ fn claim_directory(path: &Path, location: &str) -> Result<(), StoreError> {
                 return Ok(());
             }
             if entries.next().is_some() {
-                return Err(incompatible(&format!(
-                    "not an ak-sled store (the directory is not empty and has no {MARKER_FILE} file); nothing was written"
-                )));
+                return Err(incompatible(
+                    location,
+                    &format!(
+                        "not an ak-sled store (the directory is not empty and has no {MARKER_FILE} file); nothing was written"
+                    ),
+                ));
             }
         }
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(path).map_err(|err| io("creating", err))?;
         }
-        Err(_) if path.exists() => return Err(incompatible("not a directory")),
+        Err(_) if path.exists() => return Err(incompatible(location, "not a directory")),
         Err(err) => return Err(io("reading", err)),
     }
     let marker = std::fs::OpenOptions::new()
@@ -278,15 +271,10 @@ impl SledKeyStore {
                 .map_err(|err| self.error("writing the format marker", err)),
             Err(existing) => match existing.current.as_deref() {
                 Some([version]) if *version == STORE_FORMAT_VERSION => Ok(()),
-                other => Err(StoreError::Backend {
-                    backend: BACKEND,
-                    kind: BackendErrorKind::Incompatible,
-                    detail: format!(
-                        "{}: store format {other:?}, this ak-sled reads format [{STORE_FORMAT_VERSION}]",
-                        self.location
-                    ),
-                    source: None,
-                }),
+                other => Err(incompatible(
+                    &self.location,
+                    &format!("store format {other:?}, this ak-sled reads format [{STORE_FORMAT_VERSION}]"),
+                )),
             },
         }
     }
@@ -345,6 +333,16 @@ impl SledKeyStore {
 }
 
 /// Maps a sled error to a [`StoreError`], with `detail` saying what was being done where.
+/// [`BackendErrorKind::Incompatible`]: the store at `location` is not one this crate may open.
+fn incompatible(location: &str, why: &str) -> StoreError {
+    StoreError::Backend {
+        backend: BACKEND,
+        kind: BackendErrorKind::Incompatible,
+        detail: format!("{location}: {why}"),
+        source: None,
+    }
+}
+
 fn backend_error(detail: String, err: sled::Error) -> StoreError {
     let kind = match &err {
         sled::Error::Io(io) => io_kind(io),
