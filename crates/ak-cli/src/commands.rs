@@ -183,6 +183,14 @@ impl Context {
                 .unwrap_or(u32::MAX)
                 .min(ak::limits::MAX_PAGE_SIZE);
             let page = manager.search(&query)?;
+            for skipped in &page.skipped {
+                // A warning, not a failure: the other keys are listed.
+                eprintln!(
+                    "warning: skipped an unreadable stored record{}: {}",
+                    skipped.id.as_ref().map(|id| format!(" {id}")).unwrap_or_default(),
+                    skipped.reason
+                );
+            }
             keys.extend(page.items);
             match page.next_cursor {
                 Some(cursor) if keys.len() < wanted => query.cursor = Some(cursor),

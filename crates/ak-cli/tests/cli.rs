@@ -452,6 +452,34 @@ fn corrupt_store_and_bad_key_files_are_refused() {
 }
 
 #[test]
+fn search_warns_about_an_unreadable_record_and_lists_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bad, _) = create(dir.path(), &["--name", "bad"]);
+    let (good, _) = create(dir.path(), &["--name", "good"]);
+    rusqlite::Connection::open(dir.path().join("ak.db"))
+        .unwrap()
+        .execute("UPDATE keys SET body = 'not json' WHERE id = ?1", [&bad])
+        .unwrap();
+    let run = ak(dir.path(), &["--json", "search"]).ok();
+    let ids: Vec<_> = run.json()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| key["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, [good]);
+    assert!(
+        run.stderr
+            .contains("warning: skipped an unreadable stored record")
+            && run.stderr.contains(&bad),
+        "{}",
+        run.stderr
+    );
+    ak(dir.path(), &["delete", &bad]).ok();
+    assert!(ak(dir.path(), &["search"]).ok().stderr.is_empty());
+}
+
+#[test]
 fn demo_runs_the_main_job() {
     let dir = tempfile::tempdir().unwrap();
     let run = ak(dir.path(), &["demo"]).ok();

@@ -85,7 +85,7 @@ pub use manager::{
 };
 pub use memory::MemoryKeyStore;
 pub use model::{AccessKey, GraceSecret, KeyRecord, KeyStatus, KeyTenant};
-pub use query::{Cursor, ExpiryFilter, Page, Position, SearchQuery, SortField};
+pub use query::{Cursor, ExpiryFilter, Page, Position, SearchQuery, SkippedRecord, SortField};
 pub use random::{OsRandom, RandomError, RandomSource, SeededRandom};
 pub use store::{BackendErrorKind, BoxError, KeyStore, StoreError};
 pub use validate::ValidationError;

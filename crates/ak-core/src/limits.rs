@@ -20,6 +20,13 @@ pub const MAX_CUSTOM_CLAIMS_BYTES: usize = 8 * 1024;
 pub const MAX_EXCHANGE_CLAIMS_BYTES: usize = 8 * 1024;
 /// Largest serialized size of a key's `customAttributes` object, in bytes of compact JSON.
 pub const MAX_CUSTOM_ATTRIBUTES_BYTES: usize = 8 * 1024;
+/// Deepest nesting of a key's `customClaims`, its `customAttributes` and the custom claims given
+/// at exchange, counted as serde_json counts: every object and array is one level, and the map
+/// itself is the first (`{"a": 1}` is 1 deep, `{"a": [1]}` is 2).
+///
+/// The stores wrap these maps in a few more levels and serde_json refuses input nested deeper
+/// than 128, so without this limit a key could be stored that can never be read back.
+pub const MAX_JSON_DEPTH: usize = 32;
 /// Most entries in a key's `permittedIps` list.
 pub const MAX_PERMITTED_IPS: usize = 100;
 /// Most ids in one batch activate, deactivate or delete.
@@ -30,6 +37,10 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// Longest search text, in characters.
 pub const MAX_SEARCH_TEXT_CHARS: usize = 256;
+/// Longest search cursor, in bytes. A cursor ak issues encodes one sort value and one id, both
+/// bounded by the limits above, and stays well below this (at most about 2.2 KiB); a longer one
+/// is refused before it is decoded.
+pub const MAX_CURSOR_BYTES: usize = 4096;
 /// Latest accepted `expireTime` (Unix seconds): `i32::MAX`, because Descope's Go SDK decodes
 /// `expireTime` into an `int32` and a larger value would break its clients.
 pub const MAX_EXPIRE_TIME: i64 = i32::MAX as i64;

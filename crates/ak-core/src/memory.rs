@@ -116,6 +116,6 @@ impl KeyStore for MemoryKeyStore {
 
     fn search(&self, query: &SearchQuery) -> Result<Page<KeyRecord>, StoreError> {
         let records = self.read()?;
-        Ok(query.page_from_unsorted(records.values().cloned()))
+        query.page_from_unsorted(records.values().cloned().map(Ok))
     }
 }

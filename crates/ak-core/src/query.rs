@@ -6,8 +6,9 @@ use data_encoding::BASE64URL_NOPAD;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_SEARCH_TEXT_CHARS, MAX_TENANTS};
-use crate::model::{AccessKey, KeyStatus};
+use crate::limits::{DEFAULT_PAGE_SIZE, MAX_CURSOR_BYTES, MAX_PAGE_SIZE, MAX_SEARCH_TEXT_CHARS, MAX_TENANTS};
+use crate::model::{AccessKey, KeyRecord, KeyStatus};
+use crate::store::StoreError;
 use crate::validate::{self, ValidationError};
 
 /// The field results are sorted by. Ties are always broken by key id.
@@ -84,6 +85,45 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Where the next page starts; `None` on the last page.
     pub next_cursor: Option<Cursor>,
+    /// Stored records this page passed over because they could not be read (see the
+    /// [`KeyStore`](crate::KeyStore) contract): a damaged record never hides the others.
+    pub skipped: Vec<SkippedRecord>,
+}
+
+impl<T> Page<T> {
+    /// A page of `items` with nothing skipped.
+    pub fn new(items: Vec<T>, next_cursor: Option<Cursor>) -> Self {
+        Self {
+            items,
+            next_cursor,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// A page with no results.
+    pub fn empty() -> Self {
+        Self::new(Vec::new(), None)
+    }
+
+    /// The same page with each item mapped.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+            skipped: self.skipped,
+        }
+    }
+}
+
+/// A stored record a search could not read and passed over: a warning, not a result.
+///
+/// Loading the record by id fails with [`StoreError::Corrupt`] naming it; deleting it works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRecord {
+    /// The record's id, when the damage left it readable.
+    pub id: Option<String>,
+    /// What is wrong with it (never the record's content).
+    pub reason: String,
 }
 
 /// An opaque position in a result list. Pass it back unchanged as [`SearchQuery::cursor`].
@@ -193,29 +233,24 @@ impl SearchQuery {
         }
     }
 
-    /// Whether `key` comes strictly after the cursor (always true without a cursor).
-    ///
-    /// An invalid cursor is reported by [`SearchQuery::validate`]; here it matches nothing.
-    pub fn is_after_cursor(&self, key: &AccessKey) -> bool {
-        match self.position() {
-            Ok(None) => true,
-            Ok(Some(position)) => {
-                let ordering = match (&position, self.sort) {
-                    (Position::CreatedTime(time, id), SortField::CreatedTime) => {
-                        key.created_time.cmp(time).then_with(|| key.id.as_str().cmp(id))
-                    }
-                    (Position::Name(name, id), SortField::Name) => {
-                        key.name.as_str().cmp(name).then_with(|| key.id.as_str().cmp(id))
-                    }
-                    _ => return false,
-                };
-                if self.descending {
-                    ordering == Ordering::Less
-                } else {
-                    ordering == Ordering::Greater
-                }
+    /// Whether `key` comes strictly after `position` in this query's order (always true
+    /// without a position). Decode the position once per search with [`position`](Self::position).
+    pub fn is_after(&self, position: Option<&Position>, key: &AccessKey) -> bool {
+        let ordering = match (position, self.sort) {
+            (None, _) => return true,
+            (Some(Position::CreatedTime(time, id)), SortField::CreatedTime) => {
+                key.created_time.cmp(time).then_with(|| key.id.as_str().cmp(id))
             }
-            Err(_) => false,
+            (Some(Position::Name(name, id)), SortField::Name) => {
+                key.name.as_str().cmp(name).then_with(|| key.id.as_str().cmp(id))
+            }
+            // `position` refuses a cursor of another sort order; one that got here matches nothing.
+            (Some(_), _) => return false,
+        };
+        if self.descending {
+            ordering == Ordering::Less
+        } else {
+            ordering == Ordering::Greater
         }
     }
 
@@ -224,6 +259,15 @@ impl SearchQuery {
         let Some(cursor) = &self.cursor else {
             return Ok(None);
         };
+        #[cfg(test)]
+        tests::CURSOR_DECODES.with(|decodes| decodes.set(decodes.get() + 1));
+        if cursor.0.len() > MAX_CURSOR_BYTES {
+            return Err(ValidationError::TooLong {
+                field: "cursor",
+                max: MAX_CURSOR_BYTES,
+                actual: cursor.0.len(),
+            });
+        }
         let bytes = BASE64URL_NOPAD
             .decode(cursor.0.as_bytes())
             .map_err(|_| ValidationError::InvalidCursor)?;
@@ -252,46 +296,76 @@ impl SearchQuery {
     /// Builds a page from candidates that are already in this query's order: skips those at or
     /// before the cursor and those not matching, and stops after `limit` results.
     ///
-    /// Candidates may be a superset (an index narrowed them only partly); errors are passed on.
-    pub fn page_from_sorted<E>(
+    /// Candidates may be a superset (an index narrowed them only partly). A candidate that failed
+    /// with [`StoreError::Corrupt`] is passed over and listed in [`Page::skipped`]; any other error
+    /// ends the search. An invalid cursor matches nothing ([`validate`](Self::validate) reports it).
+    pub fn page_from_sorted(
         &self,
-        candidates: impl IntoIterator<Item = Result<crate::model::KeyRecord, E>>,
-    ) -> Result<Page<crate::model::KeyRecord>, E> {
-        let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
-        let mut items = Vec::new();
-        for candidate in candidates {
-            let record = candidate?;
-            if !self.is_after_cursor(&record.key) || !self.matches(&record.key) {
-                continue;
-            }
-            if items.len() == limit {
-                let next_cursor = items
-                    .last()
-                    .map(|last: &crate::model::KeyRecord| self.cursor_after(&last.key));
-                return Ok(Page { items, next_cursor });
-            }
-            items.push(record);
+        candidates: impl IntoIterator<Item = Result<KeyRecord, StoreError>>,
+    ) -> Result<Page<KeyRecord>, StoreError> {
+        match self.position() {
+            Ok(position) => self.page_at(position.as_ref(), candidates),
+            Err(_) => Ok(Page::empty()),
         }
-        Ok(Page {
-            items,
-            next_cursor: None,
-        })
     }
 
-    /// Builds a page from candidates in any order (sorts the matching ones first).
+    /// [`page_from_sorted`](Self::page_from_sorted) with the cursor already decoded.
+    fn page_at(
+        &self,
+        position: Option<&Position>,
+        candidates: impl IntoIterator<Item = Result<KeyRecord, StoreError>>,
+    ) -> Result<Page<KeyRecord>, StoreError> {
+        let limit = usize::try_from(self.limit).unwrap_or(usize::MAX);
+        let mut page = Page::empty();
+        for candidate in candidates {
+            let record = match candidate {
+                Ok(record) => record,
+                Err(StoreError::Corrupt { id, reason, .. }) => {
+                    page.skipped.push(SkippedRecord { id, reason });
+                    continue;
+                }
+                Err(other) => return Err(other),
+            };
+            if !self.is_after(position, &record.key) || !self.matches(&record.key) {
+                continue;
+            }
+            if page.items.len() == limit {
+                page.next_cursor = page
+                    .items
+                    .last()
+                    .map(|last: &KeyRecord| self.cursor_after(&last.key));
+                return Ok(page);
+            }
+            page.items.push(record);
+        }
+        Ok(page)
+    }
+
+    /// Builds a page from candidates in any order (sorts the matching ones first); corrupt
+    /// candidates are passed over as in [`page_from_sorted`](Self::page_from_sorted).
     pub fn page_from_unsorted(
         &self,
-        candidates: impl IntoIterator<Item = crate::model::KeyRecord>,
-    ) -> Page<crate::model::KeyRecord> {
-        let mut matching: Vec<_> = candidates
-            .into_iter()
-            .filter(|record| self.is_after_cursor(&record.key) && self.matches(&record.key))
-            .collect();
-        matching.sort_by(|a, b| self.compare(&a.key, &b.key));
-        match self.page_from_sorted(matching.into_iter().map(Ok::<_, std::convert::Infallible>)) {
-            Ok(page) => page,
-            Err(never) => match never {},
+        candidates: impl IntoIterator<Item = Result<KeyRecord, StoreError>>,
+    ) -> Result<Page<KeyRecord>, StoreError> {
+        let Ok(position) = self.position() else {
+            return Ok(Page::empty());
+        };
+        let mut skipped = Vec::new();
+        let mut matching = Vec::new();
+        for candidate in candidates {
+            match candidate {
+                Ok(record) if self.is_after(position.as_ref(), &record.key) && self.matches(&record.key) => {
+                    matching.push(record);
+                }
+                Ok(_) => {}
+                Err(StoreError::Corrupt { id, reason, .. }) => skipped.push(SkippedRecord { id, reason }),
+                Err(other) => return Err(other),
+            }
         }
+        matching.sort_by(|a, b| self.compare(&a.key, &b.key));
+        let mut page = self.page_at(position.as_ref(), matching.into_iter().map(Ok))?;
+        page.skipped.extend(skipped);
+        Ok(page)
     }
 }
 
@@ -301,4 +375,61 @@ fn contains_ignore_ascii_case(haystack: &str, needle: &str) -> bool {
             .as_bytes()
             .windows(needle.len())
             .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    thread_local! {
+        /// How many times this thread decoded a cursor.
+        pub(super) static CURSOR_DECODES: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn record(id: &str, created: i64) -> KeyRecord {
+        KeyRecord {
+            key: AccessKey {
+                id: id.into(),
+                name: "name".into(),
+                description: String::new(),
+                role_names: Vec::new(),
+                key_tenants: Vec::new(),
+                status: KeyStatus::Active,
+                created_time: created,
+                expire_time: None,
+                created_by: String::new(),
+                bound_user_id: None,
+                custom_claims: Map::new(),
+                custom_attributes: Map::new(),
+                permitted_ips: Vec::new(),
+            },
+            secret_hash: "hash".into(),
+            previous_secret: None,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn a_search_decodes_its_cursor_once() {
+        let records: Vec<_> = (0..500).map(|n| record(&format!("k{n:03}"), n)).collect();
+        let first = SearchQuery {
+            limit: 10,
+            ..SearchQuery::default()
+        };
+        let page = first.page_from_unsorted(records.iter().cloned().map(Ok)).unwrap();
+        let next = SearchQuery {
+            cursor: page.next_cursor,
+            ..first
+        };
+        CURSOR_DECODES.with(|decodes| decodes.set(0));
+        let page = next.page_from_unsorted(records.iter().cloned().map(Ok)).unwrap();
+        assert_eq!(page.items.len(), 10);
+        assert_eq!(page.items[0].key.id, "k010");
+        assert_eq!(CURSOR_DECODES.with(Cell::get), 1);
+        CURSOR_DECODES.with(|decodes| decodes.set(0));
+        let _page = next.page_from_sorted(records.iter().cloned().map(Ok)).unwrap();
+        assert_eq!(CURSOR_DECODES.with(Cell::get), 1);
+    }
 }

@@ -32,9 +32,16 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///   [`SearchQuery::matches`] holds, in [`SearchQuery::compare`] order (ties broken by id), starting
 ///   after the query's cursor, at most `limit` of them, and a next cursor exactly when more remain.
 ///   Indexes may narrow the candidates, but the result must equal the filter applied to every record.
-/// * **Durability.** When a write returns `Ok`, it survives a crash of the process (and, for
-///   on-disk stores, of the machine, within the limits the backend documents). A revocation is
-///   durable when the call returns: a deactivate or delete that returned `Ok` is never undone.
+/// * **A damaged record never hides the others.** A stored record (or index entry) that cannot be
+///   decoded is passed over by [`search`](Self::search) and listed in [`Page::skipped`] (with its
+///   id when known); it is never a result, and the search of every other record still succeeds.
+///   [`get`](Self::get) of it fails with [`StoreError::Corrupt`] naming the id, writes that must
+///   read it ([`update`](Self::update), [`set_status`](Self::set_status)) fail the same way and
+///   change nothing, and [`delete`](Self::delete) removes it with every index entry that names it.
+/// * **Durability.** When a write returns `Ok`, it survives a crash of the process and, for
+///   on-disk stores, a crash or power loss of the machine: the backend has `fsync`ed (or
+///   `fdatasync`ed) what it wrote before it returns. A revocation is durable when the call
+///   returns: a deactivate or delete that returned `Ok` is never undone.
 /// * **Atomicity.** A write that fails, or is interrupted by a crash, leaves no partial record and
 ///   no index entry without its record.
 /// * **Concurrency.** All methods take `&self` and may be called from many threads at once; each

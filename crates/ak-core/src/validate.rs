@@ -57,6 +57,14 @@ pub enum ValidationError {
         /// The length given.
         actual: usize,
     },
+    /// A JSON value was nested deeper than [`MAX_JSON_DEPTH`].
+    #[error("{field} is nested too deeply: more than {max} levels")]
+    TooDeep {
+        /// The field.
+        field: &'static str,
+        /// The limit.
+        max: usize,
+    },
     /// A list had more entries than its limit.
     #[error("{field} has too many entries: {actual} > {max}")]
     TooMany {
@@ -200,10 +208,10 @@ pub fn expire_time(expire_time: i64, now: i64) -> Result<(), ValidationError> {
     Ok(())
 }
 
-/// Checks custom claims: at most [`MAX_CUSTOM_CLAIMS_BYTES`] of JSON, no empty or
-/// [reserved](RESERVED_CLAIMS) names.
+/// Checks custom claims: at most [`MAX_JSON_DEPTH`] deep and [`MAX_CUSTOM_CLAIMS_BYTES`] of JSON,
+/// no empty or [reserved](RESERVED_CLAIMS) names.
 pub fn custom_claims(claims: &Map<String, Value>) -> Result<(), ValidationError> {
-    json_size("customClaims", claims, MAX_CUSTOM_CLAIMS_BYTES)?;
+    json_map("customClaims", claims, MAX_CUSTOM_CLAIMS_BYTES)?;
     for name in claims.keys() {
         if name.is_empty() {
             return Err(ValidationError::EmptyClaimName);
@@ -216,14 +224,15 @@ pub fn custom_claims(claims: &Map<String, Value>) -> Result<(), ValidationError>
 }
 
 /// Checks the custom claims given at exchange (placed under `nsec`, so any names are allowed):
-/// at most [`MAX_EXCHANGE_CLAIMS_BYTES`] of JSON.
+/// at most [`MAX_JSON_DEPTH`] deep and [`MAX_EXCHANGE_CLAIMS_BYTES`] of JSON.
 pub fn exchange_claims(claims: &Map<String, Value>) -> Result<(), ValidationError> {
-    json_size("loginOptions.customClaims", claims, MAX_EXCHANGE_CLAIMS_BYTES)
+    json_map("loginOptions.customClaims", claims, MAX_EXCHANGE_CLAIMS_BYTES)
 }
 
-/// Checks custom attributes: at most [`MAX_CUSTOM_ATTRIBUTES_BYTES`] of JSON.
+/// Checks custom attributes: at most [`MAX_JSON_DEPTH`] deep and [`MAX_CUSTOM_ATTRIBUTES_BYTES`]
+/// of JSON.
 pub fn custom_attributes(attributes: &Map<String, Value>) -> Result<(), ValidationError> {
-    json_size("customAttributes", attributes, MAX_CUSTOM_ATTRIBUTES_BYTES)
+    json_map("customAttributes", attributes, MAX_CUSTOM_ATTRIBUTES_BYTES)
 }
 
 /// Checks permitted IPs: at most [`MAX_PERMITTED_IPS`], each an address or CIDR range, no duplicates.
@@ -282,12 +291,47 @@ fn count(field: &'static str, actual: usize, max: usize) -> Result<(), Validatio
     Ok(())
 }
 
-fn json_size(field: &'static str, map: &Map<String, Value>, max: usize) -> Result<(), ValidationError> {
+/// Depth first, without recursion: a map built in code may nest deeper than any stack, and
+/// serializing it to measure its size recurses once per level.
+fn json_map(field: &'static str, map: &Map<String, Value>, max_bytes: usize) -> Result<(), ValidationError> {
+    if depth_exceeds(map, MAX_JSON_DEPTH) {
+        return Err(ValidationError::TooDeep {
+            field,
+            max: MAX_JSON_DEPTH,
+        });
+    }
     let actual = serialized_len(map);
-    if actual > max {
-        return Err(ValidationError::TooLong { field, max, actual });
+    if actual > max_bytes {
+        return Err(ValidationError::TooLong {
+            field,
+            max: max_bytes,
+            actual,
+        });
     }
     Ok(())
+}
+
+/// Whether `map` (one level itself) holds objects or arrays nested more than `max` levels deep.
+/// Stops at the first level past `max`, so the work is bounded by the part it has to look at.
+fn depth_exceeds(map: &Map<String, Value>, max: usize) -> bool {
+    if max == 0 {
+        return true;
+    }
+    // (children still to visit, depth of the container they are in)
+    let mut stack: Vec<(Box<dyn Iterator<Item = &Value> + '_>, usize)> = vec![(Box::new(map.values()), 1)];
+    while let Some((children, depth)) = stack.last_mut() {
+        let depth = *depth;
+        match children.next() {
+            None => {
+                stack.pop();
+            }
+            Some(Value::Object(_) | Value::Array(_)) if depth >= max => return true,
+            Some(Value::Object(inner)) => stack.push((Box::new(inner.values()), depth + 1)),
+            Some(Value::Array(inner)) => stack.push((Box::new(inner.iter()), depth + 1)),
+            Some(_) => {}
+        }
+    }
+    false
 }
 
 /// Length of the compact JSON encoding of `map`, without building the string.

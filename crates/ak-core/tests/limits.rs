@@ -421,6 +421,46 @@ fn search_limits() {
 }
 
 #[test]
+fn cursor_length_is_bounded() {
+    let (manager, _) = manager();
+    let with_cursor = |text: String| SearchQuery {
+        cursor: Some(ak_core::Cursor::from_string(text)),
+        sort: ak_core::SortField::Name,
+        ..SearchQuery::default()
+    };
+    // At the limit the cursor is read (and this one is not ak's); one byte more is refused unread.
+    assert!(matches!(
+        manager.search(&with_cursor("A".repeat(MAX_CURSOR_BYTES))),
+        Err(ManageError::Invalid(ValidationError::InvalidCursor))
+    ));
+    assert!(matches!(
+        manager.search(&with_cursor("A".repeat(MAX_CURSOR_BYTES + 1))),
+        Err(ManageError::Invalid(ValidationError::TooLong { field: "cursor", max: MAX_CURSOR_BYTES, actual }))
+            if actual == MAX_CURSOR_BYTES + 1
+    ));
+    // The longest cursor ak can issue (longest name and id, 4-byte characters) fits, and works.
+    let widest = "\u{1D11E}";
+    let mut key = manager
+        .create(CreateKey::named(widest.repeat(MAX_NAME_CHARS)))
+        .unwrap()
+        .key;
+    key.id = widest.repeat(MAX_ID_CHARS);
+    let query = with_cursor(String::new());
+    let cursor = query.cursor_after(&key);
+    assert!(
+        cursor.as_str().len() <= MAX_CURSOR_BYTES,
+        "{}",
+        cursor.as_str().len()
+    );
+    manager
+        .search(&SearchQuery {
+            cursor: Some(cursor),
+            ..query
+        })
+        .expect("ak's own longest cursor is accepted");
+}
+
+#[test]
 fn cursor_from_another_sort_order_is_refused() {
     let (manager, _) = manager();
     for n in 0..3 {

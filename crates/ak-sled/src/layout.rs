@@ -148,6 +148,21 @@ pub fn id_of_name_key(key: &[u8]) -> Option<&[u8]> {
     None
 }
 
+/// The id at the end of a key of index `index` (a position in [`INDEXES`]), or `None` if the key
+/// is malformed.
+pub fn id_of(index: usize, key: &[u8]) -> Option<&[u8]> {
+    match index {
+        TENANT | USER | CREATOR => {
+            let len = u32::from_be_bytes(key.get(..4)?.try_into().ok()?);
+            key.get(4 + usize::try_from(len).ok()?..)
+        }
+        STATUS => key.get(1 + TIME_LEN..),
+        CREATED => key.get(TIME_LEN..),
+        NAME => id_of_name_key(key),
+        _ => None,
+    }
+}
+
 /// Every index key of `record`, per index tree in [`INDEXES`] order.
 pub fn index_keys(record: &KeyRecord) -> Result<[Vec<Vec<u8>>; INDEX_COUNT], StoreError> {
     let key = &record.key;

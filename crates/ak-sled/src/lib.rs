@@ -20,9 +20,10 @@
 //! * [`SledKeyStore::open`]: a directory, created if missing. New stores compress their data
 //!   with zstd ([`COMPRESS_NEW_STORES`]); an existing store keeps the setting it was created with.
 //! * [`SledKeyStore::temporary`]: a fresh store in a temporary directory, deleted on drop (tests).
-//! * [`SledKeyStore::from_db`]: a [`sled::Db`] the caller opened (with its own cache size or
-//!   mode); the store keeps to trees whose names start with `ak/`. To open a directory that
-//!   [`SledKeyStore::open`] created, set `use_compression(true)` (sled refuses another setting).
+//! * [`SledKeyStore::from_db`]: a [`sled::Db`] the caller opened from a directory (with its own
+//!   cache size or mode); the store keeps to trees whose names start with `ak/`. To open a
+//!   directory that [`SledKeyStore::open`] created, set `use_compression(true)` (sled refuses
+//!   another setting). [`SledKeyStore::from_temporary_db`] takes a temporary one.
 //!
 //! # What sled guarantees, and what ak adds
 //!
@@ -33,12 +34,14 @@
 //!
 //! ak adds on top:
 //!
-//! * **A flush per write.** [`insert`](KeyStore::insert), [`update`](KeyStore::update),
+//! * **A flush and an fsync per write.** [`insert`](KeyStore::insert), [`update`](KeyStore::update),
 //!   [`set_status`](KeyStore::set_status) and [`delete`](KeyStore::delete) call
-//!   [`flush`](sled::Tree::flush) on the [`sled::Db`] (write and fsync the log) before they
-//!   return `Ok`, so an acknowledged change, above all a revocation, survives a crash of the
-//!   process or the machine (the crash test SIGKILLs a writer to check it). That fsync is the
-//!   main cost of a write; the ak benches measure it. A write is visible to other threads a
+//!   [`flush`](sled::Tree::flush) on the [`sled::Db`] and then `fsync` sled's data file (and any
+//!   blob files) before they return `Ok`: sled's flush alone is `sync_file_range`, which a power
+//!   loss can undo ([`disk_sync`] explains). So an acknowledged change, above all a revocation,
+//!   survives a crash of the process or the machine (the crash test SIGKILLs a writer; a syscall
+//!   trace checks the `fsync` comes before the call returns). That fsync is the main cost of a
+//!   write; the ak benches measure it. A write is visible to other threads a
 //!   moment before its flush finishes; since sled's log is ordered, any later write that depended
 //!   on it is flushed together with it. If the flush fails the call returns an error and the
 //!   change may or may not survive a crash (as with a failed `fsync`).
@@ -63,6 +66,7 @@
 
 #![forbid(unsafe_code)]
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -73,13 +77,18 @@ use sled::transaction::{
 };
 
 mod check;
+pub mod disk_sync;
 #[doc(hidden)]
 pub mod layout;
 #[doc(hidden)]
 pub mod record_codec;
 mod search;
 
+use disk_sync::DiskSync;
 use layout::INDEX_COUNT;
+
+/// An index entry: the position of its tree in [`layout::INDEXES`] and its key.
+type IndexEntry = (usize, sled::IVec);
 
 /// The name this backend reports in [`StoreError::Backend`].
 const BACKEND: &str = "sled";
@@ -95,6 +104,8 @@ pub struct SledKeyStore {
     /// Writers take it exclusively, searches shared, so a search sees one consistent state.
     writers: RwLock<()>,
     location: String,
+    /// The files to `fsync` after each flush; `None` for a temporary database (in memory).
+    disk: Option<DiskSync>,
 }
 
 impl std::fmt::Debug for SledKeyStore {
@@ -209,7 +220,7 @@ impl SledKeyStore {
             .use_compression(compression_for(path, &location)?)
             .open()
             .map_err(|err| backend_error(format!("opening {location}"), err))?;
-        Self::with_db(db, location)
+        Self::with_db(db, location, Some(path))
     }
 
     /// A new, empty store in a temporary directory that is deleted when the store is dropped.
@@ -219,18 +230,37 @@ impl SledKeyStore {
             .use_compression(COMPRESS_NEW_STORES)
             .open()
             .map_err(|err| backend_error("opening a temporary store".into(), err))?;
-        Self::with_db(db, "temporary store".into())
+        Self::with_db(db, "temporary store".into(), None)
     }
 
-    /// A store in a database the caller opened. Only trees named `ak/...` are used.
+    /// A store in a database the caller opened from directory `dir`. Only trees named `ak/...`
+    /// are used.
     ///
     /// The caller picks sled's settings; a directory made by [`open`](Self::open) must be opened
-    /// with `use_compression(`[`COMPRESS_NEW_STORES`]`)`, or sled refuses it.
-    pub fn from_db(db: sled::Db) -> Result<Self, StoreError> {
-        Self::with_db(db, "caller's sled::Db".into())
+    /// with `use_compression(`[`COMPRESS_NEW_STORES`]`)`, or sled refuses it. `dir` must be the
+    /// database's directory: every write `fsync`s the files in it (see [`disk_sync`]), and a
+    /// `dir` without sled's data file is refused with [`BackendErrorKind::Incompatible`].
+    pub fn from_db(db: sled::Db, dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let dir = dir.as_ref();
+        Self::with_db(db, format!("{} (caller's sled::Db)", dir.display()), Some(dir))
     }
 
-    fn with_db(db: sled::Db, location: String) -> Result<Self, StoreError> {
+    /// A store in a temporary database the caller opened (`sled::Config::temporary(true)`),
+    /// which lives in memory: nothing survives the process, so nothing is synced.
+    pub fn from_temporary_db(db: sled::Db) -> Result<Self, StoreError> {
+        Self::with_db(db, "caller's temporary sled::Db".into(), None)
+    }
+
+    fn with_db(db: sled::Db, location: String, dir: Option<&Path>) -> Result<Self, StoreError> {
+        let disk = match dir {
+            None => None,
+            Some(dir) => Some(DiskSync::open(dir).map_err(|err| match err.kind() {
+                std::io::ErrorKind::NotFound => {
+                    incompatible(&location, "no sled data file `db` in the directory")
+                }
+                _ => backend_error(format!("opening {location} for syncing"), sled::Error::Io(err)),
+            })?),
+        };
         let open_tree = |name: &str| {
             db.open_tree(name)
                 .map_err(|err| backend_error(format!("opening tree {name} in {location}"), err))
@@ -252,6 +282,7 @@ impl SledKeyStore {
             indexes,
             writers: RwLock::new(()),
             location,
+            disk,
         };
         store.check_format(&meta)?;
         Ok(store)
@@ -264,11 +295,7 @@ impl SledKeyStore {
             .compare_and_swap(layout::FORMAT_KEY, None::<&[u8]>, Some(&marker[..]))
             .map_err(|err| self.error("writing the format marker", err))?;
         match swapped {
-            Ok(()) => self
-                .db
-                .flush()
-                .map(drop)
-                .map_err(|err| self.error("writing the format marker", err)),
+            Ok(()) => self.make_durable("writing the format marker"),
             Err(existing) => match existing.current.as_deref() {
                 Some([version]) if *version == STORE_FORMAT_VERSION => Ok(()),
                 other => Err(incompatible(
@@ -305,6 +332,42 @@ impl SledKeyStore {
         self.writers.write().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// For each of `ids` whose stored record cannot be decoded, every index entry that names it
+    /// (a scan of every index: damage is rare, and a corrupt record's entries cannot be derived).
+    ///
+    /// Safe outside the transaction: no write can add an entry for an undecodable record, since
+    /// every write of an existing record decodes it first.
+    fn entries_of_unreadable<'a>(
+        &self,
+        ids: &'a [String],
+    ) -> Result<HashMap<&'a str, Vec<IndexEntry>>, StoreError> {
+        let mut unreadable = HashMap::new();
+        for id in ids {
+            let stored = self
+                .records
+                .get(id.as_bytes())
+                .map_err(|err| self.error("delete", err))?;
+            if let Some(bytes) = stored
+                && record_codec::decode(id, &bytes).is_err()
+            {
+                unreadable.insert(id.as_str(), Vec::new());
+            }
+        }
+        if unreadable.is_empty() {
+            return Ok(unreadable);
+        }
+        for (index, tree) in self.indexes.iter().enumerate() {
+            for item in tree.iter() {
+                let (key, _) = item.map_err(|err| self.error("delete", err))?;
+                let named = layout::id_of(index, &key).and_then(|id| std::str::from_utf8(id).ok());
+                if let Some(entries) = named.and_then(|id| unreadable.get_mut(id)) {
+                    entries.push((index, key));
+                }
+            }
+        }
+        Ok(unreadable)
+    }
+
     /// Runs `body` as one sled transaction over the records and every index, then flushes.
     fn write<A>(
         &self,
@@ -324,15 +387,24 @@ impl SledKeyStore {
             TransactionError::Abort(err) => err,
             TransactionError::Storage(err) => self.error(op, err),
         })?;
-        // The durability promise: nothing is acknowledged before sled's log is on disk.
+        self.make_durable(op)?;
+        Ok(value)
+    }
+
+    /// The durability promise: nothing is acknowledged before sled's log is on disk, past the
+    /// drive's cache ([`disk_sync`] says why sled's flush alone is not enough).
+    fn make_durable(&self, op: &str) -> Result<(), StoreError> {
         self.db
             .flush()
             .map_err(|err| self.error(&format!("{op} (flush)"), err))?;
-        Ok(value)
+        if let Some(disk) = &self.disk {
+            disk.sync()
+                .map_err(|err| self.error(&format!("{op} (fsync)"), sled::Error::Io(err)))?;
+        }
+        Ok(())
     }
 }
 
-/// Maps a sled error to a [`StoreError`], with `detail` saying what was being done where.
 /// [`BackendErrorKind::Incompatible`]: the store at `location` is not one this crate may open.
 fn incompatible(location: &str, why: &str) -> StoreError {
     StoreError::Backend {
@@ -343,6 +415,7 @@ fn incompatible(location: &str, why: &str) -> StoreError {
     }
 }
 
+/// Maps a sled error to a [`StoreError`], with `detail` saying what was being done where.
 fn backend_error(detail: String, err: sled::Error) -> StoreError {
     let kind = match &err {
         sled::Error::Io(io) => io_kind(io),
@@ -518,14 +591,26 @@ impl KeyStore for SledKeyStore {
     }
 
     fn delete(&self, ids: &[String]) -> Result<(), StoreError> {
+        let unreadable = self.entries_of_unreadable(ids)?;
         self.write("delete", |records, indexes| {
             require_all(records, ids)?;
             for id in ids {
                 // A repeated id is already gone the second time.
-                if let Some(old) = load(records, id)? {
-                    remove_entries(indexes, &old)?;
-                    records.remove(id.as_bytes())?;
+                let Some(bytes) = records.get(id.as_bytes())? else {
+                    continue;
+                };
+                match (record_codec::decode(id, &bytes), unreadable.get(id.as_str())) {
+                    (Ok(old), _) => remove_entries(indexes, &old)?,
+                    // A record that cannot be decoded is still deleted, with every index entry
+                    // that names it, so damage never leaves a key that cannot be removed.
+                    (Err(StoreError::Corrupt { .. }), Some(entries)) => {
+                        for (index, key) in entries {
+                            indexes[*index].remove(key)?;
+                        }
+                    }
+                    (Err(err), _) => return abort(err),
                 }
+                records.remove(id.as_bytes())?;
             }
             Ok(())
         })

@@ -5,21 +5,15 @@ use std::ops::Bound;
 
 use ak_core::{KeyRecord, Page, Position, SearchQuery, SortField, StoreError};
 
-use crate::layout::{self, CREATED, CREATOR, NAME, STATUS, TENANT, TIME_LEN, USER};
+use crate::layout::{self, CREATED, CREATOR, NAME, STATUS, TENANT, USER};
 use crate::{SledKeyStore, record_codec};
-
-/// How to find the id at the end of a key of one sorted index.
-type IdOf = fn(&[u8]) -> Option<&[u8]>;
 
 impl SledKeyStore {
     pub(crate) fn search_records(&self, query: &SearchQuery) -> Result<Page<KeyRecord>, StoreError> {
-        // An invalid cursor matches nothing (as `SearchQuery::is_after_cursor` says);
+        // An invalid cursor matches nothing (as `SearchQuery::page_from_sorted` says);
         // `SearchQuery::validate` is where it is reported.
         let Ok(position) = query.position() else {
-            return Ok(Page {
-                items: Vec::new(),
-                next_cursor: None,
-            });
+            return Ok(Page::empty());
         };
         let _reader = self.read_lock();
 
@@ -48,40 +42,26 @@ impl SledKeyStore {
                 let after = match position {
                     None => None,
                     Some(Position::CreatedTime(time, id)) => Some(layout::status_key(status, time, &id)),
-                    Some(Position::Name(..)) => return Ok(empty()),
+                    Some(Position::Name(..)) => return Ok(Page::empty()),
                 };
                 let prefix = vec![layout::status_byte(status)];
-                self.sorted_page(
-                    STATUS,
-                    prefix,
-                    after,
-                    |key| key.get(1 + TIME_LEN..),
-                    query,
-                    descending,
-                )
+                self.sorted_page(STATUS, prefix, after, query, descending)
             }
             (SortField::CreatedTime, None, position) => {
                 let after = match position {
                     None => None,
                     Some(Position::CreatedTime(time, id)) => Some(layout::created_key(time, &id)),
-                    Some(Position::Name(..)) => return Ok(empty()),
+                    Some(Position::Name(..)) => return Ok(Page::empty()),
                 };
-                self.sorted_page(
-                    CREATED,
-                    Vec::new(),
-                    after,
-                    |key| key.get(TIME_LEN..),
-                    query,
-                    descending,
-                )
+                self.sorted_page(CREATED, Vec::new(), after, query, descending)
             }
             (SortField::Name, _, position) => {
                 let after = match position {
                     None => None,
                     Some(Position::Name(name, id)) => Some(layout::name_key(&name, &id)),
-                    Some(Position::CreatedTime(..)) => return Ok(empty()),
+                    Some(Position::CreatedTime(..)) => return Ok(Page::empty()),
                 };
-                self.sorted_page(NAME, Vec::new(), after, layout::id_of_name_key, query, descending)
+                self.sorted_page(NAME, Vec::new(), after, query, descending)
             }
         }
     }
@@ -109,11 +89,7 @@ impl SledKeyStore {
         hits: BTreeMap<Vec<u8>, sled::IVec>,
         query: &SearchQuery,
     ) -> Result<Page<KeyRecord>, StoreError> {
-        let records = hits
-            .iter()
-            .map(|(id, key)| self.load_indexed(index, key, id))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(query.page_from_unsorted(records))
+        query.page_from_unsorted(hits.iter().map(|(id, key)| self.load_indexed(index, key, id)))
     }
 
     /// Walks a sorted index (keys `prefix ++ ...`) in the query's order from just after `after`,
@@ -123,7 +99,6 @@ impl SledKeyStore {
         index: usize,
         prefix: Vec<u8>,
         after: Option<Vec<u8>>,
-        id_of: IdOf,
         query: &SearchQuery,
         descending: bool,
     ) -> Result<Page<KeyRecord>, StoreError> {
@@ -142,7 +117,7 @@ impl SledKeyStore {
         };
         let candidates = keys.map(|item| {
             let (key, _) = item.map_err(|err| self.error("search", err))?;
-            let id = id_of(&key).ok_or_else(|| {
+            let id = layout::id_of(index, &key).ok_or_else(|| {
                 StoreError::corrupt(
                     None,
                     format!("malformed key {key:?} in {}", layout::INDEXES[index]),
@@ -182,13 +157,6 @@ impl SledKeyStore {
             ));
         }
         Ok(record)
-    }
-}
-
-fn empty() -> Page<KeyRecord> {
-    Page {
-        items: Vec::new(),
-        next_cursor: None,
     }
 }
 

@@ -1,7 +1,9 @@
-//! Damaged data, written with raw sled access, is reported as `StoreError::Corrupt`: never a
-//! panic, never a silently wrong result.
+//! Damaged data, written with raw sled access, is reported as `StoreError::Corrupt` when it is
+//! asked for: never a panic, never a silently wrong result. A search passes damaged records over
+//! and lists them in `Page::skipped`, so one bad record never hides the others, and a damaged
+//! record can still be deleted.
 
-use ak_core::{KeyStatus, KeyStore, SearchQuery, SortField, StoreError};
+use ak_core::{KeyRecord, KeyStatus, KeyStore, Page, SearchQuery, SortField, StoreError};
 use ak_sled::{SledKeyStore, layout, record_codec};
 use ak_testkit::fixtures::{full_record, record};
 
@@ -11,7 +13,7 @@ fn store_with_raw_access() -> (SledKeyStore, sled::Db) {
         .temporary(true)
         .open()
         .expect("temporary sled db");
-    let store = SledKeyStore::from_db(db.clone()).expect("store on the db");
+    let store = SledKeyStore::from_temporary_db(db.clone()).expect("store on the db");
     store.insert(&full_record("a")).expect("insert a");
     store.insert(&record("b", "bee", 20)).expect("insert b");
     (store, db)
@@ -35,6 +37,18 @@ fn assert_corrupt(result: Result<impl std::fmt::Debug, StoreError>, id: Option<&
     }
 }
 
+/// The page's result ids, and checks it skipped exactly one record, `id`, for `reason`.
+fn ids_skipping(page: Page<KeyRecord>, id: Option<&str>, reason: &str) -> Vec<String> {
+    assert_eq!(page.skipped.len(), 1, "{:?}", page.skipped);
+    assert_eq!(page.skipped[0].id.as_deref(), id);
+    assert!(
+        page.skipped[0].reason.contains(reason),
+        "reason {:?} should mention {reason:?}",
+        page.skipped[0].reason
+    );
+    page.items.into_iter().map(|record| record.key.id).collect()
+}
+
 #[test]
 fn unknown_record_version_is_corrupt() {
     let (store, db) = store_with_raw_access();
@@ -48,10 +62,22 @@ fn unknown_record_version_is_corrupt() {
         Some("a"),
         "version 9",
     );
-    assert_corrupt(store.delete(&["a".into()]), Some("a"), "version 9");
     assert!(store.get("b").unwrap().is_some());
-    assert_corrupt(store.search(&SearchQuery::default()), Some("a"), "version 9");
     assert_corrupt(store.check_consistency(), Some("a"), "version 9");
+    // A search of everything still finds the other key, and says what it passed over.
+    let page = store.search(&SearchQuery::default()).unwrap();
+    assert_eq!(ids_skipping(page, Some("a"), "version 9"), ["b"]);
+    // The damaged record is deleted with every index entry naming it.
+    store
+        .delete(&["a".into()])
+        .expect("a corrupt record can be deleted");
+    assert!(store.get("a").unwrap().is_none());
+    store
+        .check_consistency()
+        .expect("no index entry of the deleted record is left");
+    let page = store.search(&SearchQuery::default()).unwrap();
+    assert!(page.skipped.is_empty());
+    assert_eq!(page.items.len(), 1);
 }
 
 #[test]
@@ -106,16 +132,22 @@ fn index_entry_without_record_is_corrupt_on_search() {
     created
         .insert(layout::created_key(5, "ghost"), &[] as &[u8])
         .unwrap();
-    assert_corrupt(
-        store.search(&SearchQuery::default()),
+    let everything = ids_skipping(
+        store.search(&SearchQuery::default()).unwrap(),
         Some("ghost"),
         "does not exist",
     );
+    assert_eq!(everything.len(), 2);
     let descending = SearchQuery {
         descending: true,
         ..SearchQuery::default()
     };
-    assert_corrupt(store.search(&descending), Some("ghost"), "does not exist");
+    let everything = ids_skipping(
+        store.search(&descending).unwrap(),
+        Some("ghost"),
+        "does not exist",
+    );
+    assert_eq!(everything.len(), 2);
     assert_corrupt(store.check_consistency(), None, "names no record");
 
     let tenants = db.open_tree(layout::TENANT_INDEX).unwrap();
@@ -126,7 +158,12 @@ fn index_entry_without_record_is_corrupt_on_search() {
         tenant_ids: vec!["acme".into()],
         ..SearchQuery::default()
     };
-    assert_corrupt(store.search(&by_tenant), Some("phantom"), "does not exist");
+    let found = ids_skipping(
+        store.search(&by_tenant).unwrap(),
+        Some("phantom"),
+        "does not exist",
+    );
+    assert!(!found.contains(&"phantom".to_owned()));
 }
 
 #[test]
@@ -139,7 +176,13 @@ fn index_entry_with_a_wrong_value_is_corrupt_on_search() {
         sort: SortField::Name,
         ..SearchQuery::default()
     };
-    assert_corrupt(store.search(&by_name), Some("b"), "does not match the record");
+    // `b` is still found once, through its true entry.
+    let found = ids_skipping(
+        store.search(&by_name).unwrap(),
+        Some("b"),
+        "does not match the record",
+    );
+    assert_eq!(found.iter().filter(|id| *id == "b").count(), 1, "{found:?}");
     assert_corrupt(store.check_consistency(), None, "names no record with that value");
 }
 
@@ -166,5 +209,6 @@ fn malformed_index_key_is_corrupt() {
         sort: SortField::Name,
         ..SearchQuery::default()
     };
-    assert_corrupt(store.search(&by_name), None, "malformed key");
+    let found = ids_skipping(store.search(&by_name).unwrap(), None, "malformed key");
+    assert_eq!(found.len(), 2);
 }

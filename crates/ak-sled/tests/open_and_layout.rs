@@ -48,7 +48,7 @@ fn an_uncompressed_store_keeps_its_setting() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(ak_sled::MARKER_FILE), "ak-sled store, format 1\n").unwrap();
     let db = sled::Config::new().path(dir.path()).open().unwrap();
-    let store = SledKeyStore::from_db(db).unwrap();
+    let store = SledKeyStore::from_db(db, dir.path()).unwrap();
     store.insert(&record("old", "from before", 1)).unwrap();
     drop(store);
     assert_eq!(conf_compression(dir.path()), "use_compression: false");
@@ -111,7 +111,7 @@ fn temporary_stores_are_independent_and_debug_is_short() {
 #[test]
 fn a_newer_store_format_is_incompatible() {
     let db = sled::Config::new().temporary(true).open().unwrap();
-    drop(SledKeyStore::from_db(db.clone()).unwrap());
+    drop(SledKeyStore::from_temporary_db(db.clone()).unwrap());
     let meta = db.open_tree(layout::META).unwrap();
     assert_eq!(
         meta.get(layout::FORMAT_KEY).unwrap().as_deref(),
@@ -119,7 +119,7 @@ fn a_newer_store_format_is_incompatible() {
     );
     meta.insert(layout::FORMAT_KEY, &[STORE_FORMAT_VERSION + 1])
         .unwrap();
-    let err = SledKeyStore::from_db(db).expect_err("a newer format is refused");
+    let err = SledKeyStore::from_temporary_db(db).expect_err("a newer format is refused");
     assert_eq!(err.backend_kind(), Some(BackendErrorKind::Incompatible), "{err}");
 }
 
@@ -127,7 +127,7 @@ fn a_newer_store_format_is_incompatible() {
 fn from_db_leaves_other_trees_alone() {
     let db = sled::Config::new().temporary(true).open().unwrap();
     db.insert("app-key", "app-value").unwrap();
-    let store = SledKeyStore::from_db(db.clone()).unwrap();
+    let store = SledKeyStore::from_temporary_db(db.clone()).unwrap();
     store.insert(&record("k", "kay", 1)).unwrap();
     store.delete(&["k".into()]).unwrap();
     assert_eq!(db.get("app-key").unwrap().as_deref(), Some(&b"app-value"[..]));
@@ -302,4 +302,12 @@ fn empty_directories_become_marked_stores() {
     assert!(dir.path().join(ak_sled::MARKER_FILE).is_file());
     drop(store);
     ak_sled::SledKeyStore::open(dir.path()).expect("a marked store opens again");
+}
+
+#[test]
+fn from_db_refuses_a_directory_without_the_data_file() {
+    let db = sled::Config::new().temporary(true).open().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let err = SledKeyStore::from_db(db, elsewhere.path()).expect_err("not the database's directory");
+    assert_eq!(err.backend_kind(), Some(BackendErrorKind::Incompatible), "{err}");
 }

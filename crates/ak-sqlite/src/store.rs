@@ -509,11 +509,8 @@ impl KeyStore for SqliteKeyStore {
 
     fn search(&self, query: &SearchQuery) -> Result<Page<KeyRecord>, StoreError> {
         let Some(plan) = search::plan(query) else {
-            // An invalid cursor matches nothing, exactly as `SearchQuery::is_after_cursor` says.
-            return Ok(Page {
-                items: Vec::new(),
-                next_cursor: None,
-            });
+            // An invalid cursor matches nothing, exactly as `SearchQuery::page_from_sorted` says.
+            return Ok(Page::empty());
         };
         self.read("search", |conn, fail| {
             let mut stmt = conn.prepare_cached(&plan.sql).map_err(fail)?;
@@ -637,6 +634,29 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// `PRAGMA synchronous` of the store's one writing connection: 2 is FULL.
+    fn writer_synchronous(store: &SqliteKeyStore) -> i64 {
+        store
+            .lock_writer()
+            .pragma_query_value(None, "synchronous", |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn every_writing_connection_runs_with_synchronous_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let created = SqliteKeyStore::open(dir.path().join("new.db")).unwrap();
+        assert_eq!(writer_synchronous(&created), 2, "a new database");
+        drop(created);
+        let reopened = SqliteKeyStore::open(dir.path().join("new.db")).unwrap();
+        assert_eq!(writer_synchronous(&reopened), 2, "an existing database");
+        drop(reopened);
+        let conn = Connection::open(dir.path().join("caller.db")).unwrap();
+        conn.pragma_update(None, "synchronous", "OFF").unwrap();
+        let given = SqliteKeyStore::from_connection(conn).unwrap();
+        assert_eq!(writer_synchronous(&given), 2, "a caller's connection");
     }
 
     #[test]

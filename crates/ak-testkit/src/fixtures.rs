@@ -58,3 +58,21 @@ pub fn object(value: Value) -> Map<String, Value> {
         _ => Map::new(),
     }
 }
+
+/// A map exactly `depth` levels deep as serde_json counts them (the map itself is the first level,
+/// `depth >= 1`), alternating objects and arrays, with a scalar at the bottom.
+pub fn nested(depth: usize) -> Map<String, Value> {
+    let mut value = Value::from(1);
+    for level in (2..=depth).rev() {
+        value = if level % 2 == 0 {
+            Value::Array(vec![value])
+        } else {
+            let mut inner = Map::new();
+            inner.insert("n".into(), value);
+            Value::Object(inner)
+        };
+    }
+    let mut map = Map::new();
+    map.insert("n".into(), value);
+    map
+}

@@ -27,6 +27,7 @@ pub mod cases;
 pub mod fixtures;
 pub mod lifecycle;
 pub mod model;
+pub mod sync_trace;
 
 /// Opens a store. Each call after the previous handles were dropped re-opens the same storage,
 /// which must then hold everything that was acknowledged before.
@@ -82,6 +83,7 @@ macro_rules! keystore_conformance {
             lifecycle::update_keeps_absent_and_clears_empty,
             lifecycle::permitted_ips_fail_closed,
             lifecycle::revocation_survives_reopen,
+            lifecycle::json_nesting_limit_at_and_past_its_edge,
             model::model_based,
         }
     };

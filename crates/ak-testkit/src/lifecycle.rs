@@ -3,13 +3,15 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use ak_core::limits::MAX_JSON_DEPTH;
 use ak_core::{
-    AuthError, CreateKey, KeyManager, KeyStatus, KeyStore, ManageError, ManualClock, SeededRandom, UpdateKey,
+    AuthError, CreateKey, KeyManager, KeyStatus, KeyStore, ManageError, ManualClock, SearchQuery,
+    SeededRandom, UpdateKey, ValidationError,
 };
 use serde_json::json;
 
 use crate::StoreFactory;
-use crate::fixtures::object;
+use crate::fixtures::{nested, object};
 
 /// The fixed start time of every lifecycle case.
 pub const START: i64 = 1_750_000_000;
@@ -316,4 +318,57 @@ pub fn revocation_survives_reopen(factory: &dyn StoreFactory) {
         manager.authenticate(deleted.cleartext.expose_secret(), None),
         Err(AuthError::InvalidKey)
     ));
+}
+
+/// Claims and attributes exactly [`MAX_JSON_DEPTH`] deep are stored and read back on this backend
+/// (through load, search and a re-open); one level more is refused by create and update, which
+/// then change nothing.
+pub fn json_nesting_limit_at_and_past_its_edge(factory: &dyn StoreFactory) {
+    let (keys, _) = manager(factory.open());
+    let at_edge = CreateKey {
+        custom_claims: nested(MAX_JSON_DEPTH),
+        custom_attributes: nested(MAX_JSON_DEPTH),
+        ..CreateKey::named("deep")
+    };
+    let created = keys
+        .create(at_edge)
+        .expect("claims at the depth limit are accepted");
+    let too_deep = |field: &str, error: ManageError| match error {
+        ManageError::Invalid(ValidationError::TooDeep { field: named, max }) => {
+            assert_eq!((named, max), (field, MAX_JSON_DEPTH));
+        }
+        other => panic!("expected TooDeep for {field}, got {other:?}"),
+    };
+    let create = |claims, attributes| {
+        keys.create(CreateKey {
+            custom_claims: claims,
+            custom_attributes: attributes,
+            ..CreateKey::named("deeper")
+        })
+        .expect_err("one level past the limit")
+    };
+    too_deep("customClaims", create(nested(MAX_JSON_DEPTH + 1), nested(1)));
+    too_deep("customAttributes", create(nested(1), nested(MAX_JSON_DEPTH + 1)));
+    let update = |claims, attributes| {
+        keys.update(UpdateKey {
+            custom_claims: claims,
+            custom_attributes: attributes,
+            ..UpdateKey::new(created.key.id.clone(), "deep")
+        })
+        .expect_err("one level past the limit")
+    };
+    too_deep("customClaims", update(Some(nested(MAX_JSON_DEPTH + 1)), None));
+    too_deep("customAttributes", update(None, Some(nested(MAX_JSON_DEPTH + 1))));
+    drop(keys);
+
+    let (keys, _) = manager(factory.open());
+    let loaded = keys
+        .load(&created.key.id)
+        .expect("a key at the depth limit reads back");
+    assert_eq!(loaded, created.key);
+    let page = keys
+        .search(&SearchQuery::default())
+        .expect("an unfiltered search reads it");
+    assert_eq!(page.items, [created.key]);
+    assert!(page.skipped.is_empty());
 }

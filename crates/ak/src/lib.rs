@@ -79,8 +79,8 @@ pub use ak_core::{
     AccessKey, AuthError, AuthenticatedKey, Authorization, Clock, CreateKey, CreatedKey, Cursor,
     DirectoryError, DirectoryUser, ExpiryFilter, HashParams, KeyManager, KeyRecord, KeyStatus, KeyStore,
     KeyTenant, ManageError, ManualClock, MemoryKeyStore, OsRandom, Page, RandomSource, RoleCatalog,
-    SearchQuery, SeededRandom, SortField, StoreError, SystemClock, UpdateKey, UserDirectory, ValidationError,
-    limits,
+    SearchQuery, SeededRandom, SkippedRecord, SortField, StoreError, SystemClock, UpdateKey, UserDirectory,
+    ValidationError, limits,
 };
 #[doc(inline)]
 pub use ak_token::{

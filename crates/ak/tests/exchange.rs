@@ -304,6 +304,25 @@ fn custom_claims_top_level_and_nsec(h: Harness) {
         h.keys.exchange(created.cleartext.expose_secret(), &huge),
         Err(ExchangeError::Invalid(_))
     ));
+    // Exchange claims at the nesting limit reach the token intact; one level more is refused.
+    let deepest = ExchangeOptions {
+        custom_claims: ak_testkit::fixtures::nested(ak::limits::MAX_JSON_DEPTH),
+        ..ExchangeOptions::default()
+    };
+    let response = h
+        .keys
+        .exchange(created.cleartext.expose_secret(), &deepest)
+        .unwrap();
+    let token = h.keys.validate_session(&response.session_jwt).unwrap();
+    assert_eq!(token.nsec().unwrap(), &deepest.custom_claims);
+    let deeper = ExchangeOptions {
+        custom_claims: ak_testkit::fixtures::nested(ak::limits::MAX_JSON_DEPTH + 1),
+        ..ExchangeOptions::default()
+    };
+    assert!(matches!(
+        h.keys.exchange(created.cleartext.expose_secret(), &deeper),
+        Err(ExchangeError::Invalid(ak::ValidationError::TooDeep { .. }))
+    ));
 }
 
 fn bound_user_authorization(h: Harness) {

@@ -85,11 +85,7 @@ impl KeyManager {
     /// One page of the keys matching `query`. Page through with the returned cursor.
     pub fn search(&self, query: &SearchQuery) -> Result<Page<AccessKey>, ManageError> {
         query.validate()?;
-        let page = self.store.search(query)?;
-        Ok(Page {
-            items: page.items.into_iter().map(|record| record.key).collect(),
-            next_cursor: page.next_cursor,
-        })
+        Ok(self.store.search(query)?.map(|record| record.key))
     }
 
     /// Updates a key: `id` and `name` required, absent fields kept, empty ones cleared.

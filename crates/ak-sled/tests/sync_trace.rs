@@ -1,0 +1,47 @@
+//! An acknowledged deactivate has `fsync`ed sled's data file before it returns (issue 12, finding
+//! 2: sled's own flush is only `sync_file_range`, which a power loss can undo).
+
+use std::path::Path;
+
+use ak_core::{KeyStatus, KeyStore};
+use ak_sled::SledKeyStore;
+use ak_testkit::fixtures::record;
+use ak_testkit::sync_trace::{self, AFTER, BEFORE};
+
+/// Tells `deactivate_child` where the store is (and to run at all).
+const DIR: &str = "AK_SLED_SYNC_TRACE_DIR";
+
+#[test]
+fn an_acknowledged_deactivate_fsyncs_the_data_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("store");
+    {
+        let store = SledKeyStore::open(&store_dir).unwrap();
+        store.insert(&record("k", "kay", 1)).unwrap();
+    }
+    let Some(calls) = sync_trace::traced_syncs("deactivate_child", DIR, &store_dir) else {
+        return;
+    };
+    let data_file = store_dir.join("db");
+    assert!(
+        calls
+            .iter()
+            .any(|call| call.is_durable_sync() && Path::new(&call.path) == data_file),
+        "no fsync of {} before the deactivate returned: {calls:?}",
+        data_file.display()
+    );
+    let store = SledKeyStore::open(&store_dir).unwrap();
+    assert_eq!(store.get("k").unwrap().unwrap().key.status, KeyStatus::Inactive);
+}
+
+/// The child: one acknowledged deactivate between the markers.
+#[test]
+fn deactivate_child() {
+    let Some(dir) = std::env::var_os(DIR) else {
+        return;
+    };
+    let store = SledKeyStore::open(dir).unwrap();
+    eprintln!("{BEFORE}");
+    store.set_status(&["k".into()], KeyStatus::Inactive).unwrap();
+    eprintln!("{AFTER}");
+}

@@ -1,0 +1,48 @@
+//! An acknowledged deactivate has `fsync`ed SQLite's write-ahead log before it returns: the
+//! store runs with `synchronous=FULL`, so every commit `fsync`s the WAL (issue 12, finding 2).
+
+use std::path::Path;
+
+use ak_core::{KeyStatus, KeyStore};
+use ak_sqlite::SqliteKeyStore;
+use ak_testkit::fixtures::record;
+use ak_testkit::sync_trace::{self, AFTER, BEFORE};
+
+/// Tells `deactivate_child` where the store is (and to run at all).
+const DIR: &str = "AK_SQLITE_SYNC_TRACE_DIR";
+
+#[test]
+fn an_acknowledged_deactivate_fsyncs_the_wal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().to_path_buf();
+    let db = store_dir.join("keys.db");
+    {
+        let store = SqliteKeyStore::open(&db).unwrap();
+        store.insert(&record("k", "kay", 1)).unwrap();
+    }
+    let Some(calls) = sync_trace::traced_syncs("deactivate_child", DIR, &store_dir) else {
+        return;
+    };
+    let data_file = store_dir.join("keys.db-wal");
+    assert!(
+        calls
+            .iter()
+            .any(|call| call.is_durable_sync() && Path::new(&call.path) == data_file),
+        "no fsync of {} before the deactivate returned: {calls:?}",
+        data_file.display()
+    );
+    let store = SqliteKeyStore::open(&db).unwrap();
+    assert_eq!(store.get("k").unwrap().unwrap().key.status, KeyStatus::Inactive);
+}
+
+/// The child: one acknowledged deactivate between the markers.
+#[test]
+fn deactivate_child() {
+    let Some(dir) = std::env::var_os(DIR) else {
+        return;
+    };
+    let store = SqliteKeyStore::open(Path::new(&dir).join("keys.db")).unwrap();
+    eprintln!("{BEFORE}");
+    store.set_status(&["k".into()], KeyStatus::Inactive).unwrap();
+    eprintln!("{AFTER}");
+}

@@ -1,0 +1,143 @@
+//! Proof by syscall trace that an acknowledged write reached the disk before it returned.
+//!
+//! A test re-runs its own binary as a child under `strace -f -y`, on one test that opens a store,
+//! prints [`BEFORE`], performs the write, and prints [`AFTER`] (each one `write` to standard
+//! error). [`traced_syncs`] returns the `fsync`, `fdatasync` and `sync_file_range` calls that the
+//! child's writing thread made between the two markers, with the path of each file, so a test can
+//! assert that the store's data file was synced before the call returned. Syncs of other threads
+//! (such as sled's background flusher) are left out: they may come at any moment and prove
+//! nothing about this call.
+//!
+//! Where `strace` is not installed, [`traced_syncs`] prints a notice and returns `None`.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Printed by the child just before the traced write.
+pub const BEFORE: &str = "AK-SYNC-TRACE-BEFORE";
+/// Printed by the child just after the traced write returned.
+pub const AFTER: &str = "AK-SYNC-TRACE-AFTER";
+
+/// One sync syscall of the writing thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncCall {
+    /// `fsync`, `fdatasync` or `sync_file_range`.
+    pub syscall: String,
+    /// The path of the file it synced, as `strace -y` shows it.
+    pub path: String,
+    /// Whether it returned 0.
+    pub succeeded: bool,
+}
+
+impl SyncCall {
+    /// Whether this is an `fsync` or `fdatasync` (a real flush to the disk) that succeeded.
+    pub fn is_durable_sync(&self) -> bool {
+        self.succeeded && (self.syscall == "fsync" || self.syscall == "fdatasync")
+    }
+}
+
+/// Runs test `child_test` of the current test binary under strace, with `var` set to `dir`, and
+/// returns the sync calls its writing thread made between [`BEFORE`] and [`AFTER`].
+///
+/// `None` (with a notice on standard error) where strace is missing. Panics if the child fails
+/// or does not print both markers.
+pub fn traced_syncs(child_test: &str, var: &str, dir: &Path) -> Option<Vec<SyncCall>> {
+    let available = Command::new("strace")
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !available {
+        eprintln!("skipped: strace is not installed, so the sync trace of {child_test} cannot be checked");
+        return None;
+    }
+    let log = dir.join("strace.log");
+    let status = Command::new("strace")
+        .args([
+            "-f",
+            "-y",
+            "-s",
+            "64",
+            "-e",
+            "trace=fsync,fdatasync,sync_file_range,write",
+            "-o",
+        ])
+        .arg(&log)
+        .arg(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", child_test, "--nocapture", "--test-threads=1"])
+        .env(var, dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .expect("run the child under strace");
+    assert!(status.success(), "the traced child {child_test} failed: {status}");
+    let trace = std::fs::read_to_string(&log).expect("read the strace log");
+    Some(syncs_between_markers(&trace))
+}
+
+/// The sync calls of the thread that wrote [`BEFORE`], between it and [`AFTER`].
+fn syncs_between_markers(trace: &str) -> Vec<SyncCall> {
+    let marker_line = |marker: &str| {
+        trace
+            .lines()
+            .position(|line| line.contains("write(") && line.contains(marker))
+            .unwrap_or_else(|| panic!("the child never printed {marker}; trace:\n{trace}"))
+    };
+    let (start, end) = (marker_line(BEFORE), marker_line(AFTER));
+    let lines: Vec<&str> = trace.lines().collect();
+    let thread = lines[start].split_whitespace().next().unwrap_or_default();
+    lines[start + 1..end]
+        .iter()
+        .filter(|line| line.split_whitespace().next() == Some(thread))
+        .filter_map(|line| parse_sync(line))
+        .collect()
+}
+
+/// `1234 fsync(7</tmp/x/db>) = 0` → a [`SyncCall`]; `None` for other lines.
+fn parse_sync(line: &str) -> Option<SyncCall> {
+    let call = line.split_once(' ')?.1.trim_start();
+    let (syscall, rest) = call.split_once('(')?;
+    if !matches!(syscall, "fsync" | "fdatasync" | "sync_file_range") {
+        return None;
+    }
+    let path = rest.split_once('<')?.1.split_once('>')?.0.to_owned();
+    let succeeded = rest.rsplit_once("= ")?.1.trim().starts_with('0');
+    Some(SyncCall {
+        syscall: syscall.to_owned(),
+        path,
+        succeeded,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_only_the_marking_thread_between_the_markers() {
+        let trace = "\
+10 fsync(3</d/early>) = 0
+10 write(2</dev/pts/0>, \"AK-SYNC-TRACE-BEFORE\\n\", 21) = 21
+11 fsync(4</d/db>) = 0
+10 sync_file_range(4</d/db>, 0, 10, 7) = 0
+10 fdatasync(5</d/keys.db-wal>) = 0
+10 fsync(6</d/fails>) = -1 EIO (Input/output error)
+10 write(2</dev/pts/0>, \"AK-SYNC-TRACE-AFTER\\n\", 20) = 20
+10 fsync(3</d/late>) = 0
+";
+        let calls = syncs_between_markers(trace);
+        let summary: Vec<_> = calls
+            .iter()
+            .map(|call| (call.syscall.as_str(), call.path.as_str(), call.is_durable_sync()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("sync_file_range", "/d/db", false),
+                ("fdatasync", "/d/keys.db-wal", true),
+                ("fsync", "/d/fails", false),
+            ]
+        );
+    }
+}
