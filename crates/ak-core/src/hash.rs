@@ -14,8 +14,10 @@
 //! Parameters are configurable ([`HashParams`]); every stored hash is a PHC string that carries its
 //! own parameters and salt, so changing them affects only keys created or rotated afterwards.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 use crate::key_format::{SECRET_BYTES, Secret};
 use crate::limits::{MAX_HASH_ITERATIONS, MAX_HASH_MEMORY_KIB, MAX_HASH_PARALLELISM};
@@ -84,38 +86,150 @@ impl SecretHasher {
         let mut salt = [0u8; 16];
         random.fill_bytes(&mut salt)?;
         let salt = SaltString::encode_b64(&salt).map_err(|_| RandomError)?;
+        self.hash_with(secret, salt.as_salt())
+    }
+
+    /// The PHC string of a rotated key's new `secret`, with the salt of `previous` (the hash that
+    /// stays valid during the grace period) when `previous` has this hasher's parameters, else
+    /// a fresh salt.
+    ///
+    /// Sharing the salt lets [`verify_current_or_previous`](Self::verify_current_or_previous)
+    /// check both secrets with one argon2id run. It costs nothing: the salt keeps two hashes of
+    /// one secret apart and defeats precomputation, and these are two different 256-bit random
+    /// secrets of one key.
+    pub(crate) fn hash_for_rotation(
+        &self,
+        secret: &Secret,
+        previous: &str,
+        random: &dyn RandomSource,
+    ) -> Result<String, RandomError> {
+        match Stored::parse(previous) {
+            Some(stored) if stored.params == *self.argon2.params() && stored.version == Version::V0x13 => {
+                self.hash_with(secret, stored.hash.salt.ok_or(RandomError)?)
+            }
+            _ => self.hash(secret, random),
+        }
+    }
+
+    fn hash_with(&self, secret: &Secret, salt: Salt<'_>) -> Result<String, RandomError> {
         // Hashing 32 bytes with validated parameters and a valid salt cannot fail.
         self.argon2
-            .hash_password(secret.0.as_ref(), &salt)
+            .hash_password(secret.0.as_ref(), salt)
             .map(|hash| hash.to_string())
             .map_err(|_| RandomError)
     }
 
     /// Whether `secret` matches `phc`. A hash that does not parse, or is not argon2id, never
-    /// matches (fail closed). The comparison inside argon2 is constant-time.
+    /// matches (fail closed). The comparison is constant-time.
     pub(crate) fn verify(&self, secret: &Secret, phc: &str) -> bool {
-        let Ok(hash) = PasswordHash::new(phc) else {
-            return false;
+        Stored::parse(phc).is_some_and(|stored| stored.matches(&stored.compute(secret)))
+    }
+
+    /// Which of a key's secrets `secret` is: the current one (`current`), the previous one still
+    /// in its grace period (`previous`), or neither.
+    ///
+    /// When both hashes share their salt and parameters (every rotation since
+    /// [`hash_for_rotation`](Self::hash_for_rotation) makes them so) this is one argon2id run,
+    /// compared against both digests in constant time: a wrong secret during a grace period costs
+    /// what any other wrong secret costs. Two hashes made otherwise (rotated by an older ak, or
+    /// across a change of parameters) cost two runs until the grace period ends.
+    pub(crate) fn verify_current_or_previous(
+        &self,
+        secret: &Secret,
+        current: &str,
+        previous: Option<&str>,
+    ) -> SecretMatch {
+        let Some(current) = Stored::parse(current) else {
+            return match previous {
+                Some(previous) if self.verify(secret, previous) => SecretMatch::Previous,
+                _ => SecretMatch::Neither,
+            };
         };
-        if hash.algorithm != argon2::ARGON2ID_IDENT {
-            return false;
-        }
-        // Costs come from the stored record: refuse any above the caps rather than spend them.
-        let Ok(params) = Params::try_from(&hash) else {
-            return false;
+        let output = current.compute(secret);
+        let is_current = current.matches(&output);
+        let is_previous = match previous.map(Stored::parse) {
+            None => false,
+            Some(None) => false,
+            Some(Some(previous)) if previous.same_inputs(&current) => previous.matches(&output),
+            Some(Some(previous)) => previous.matches(&previous.compute(secret)),
         };
-        if !within_caps(params.m_cost(), params.t_cost(), params.p_cost()) {
-            return false;
+        match (is_current, is_previous) {
+            (true, _) => SecretMatch::Current,
+            (false, true) => SecretMatch::Previous,
+            (false, false) => SecretMatch::Neither,
         }
-        // Verify with the parameters recorded in the hash itself.
-        Argon2::default()
-            .verify_password(secret.0.as_ref(), &hash)
-            .is_ok()
     }
 
     /// Spends the time of one verification on a fixed decoy hash and returns nothing.
     pub(crate) fn verify_decoy(&self, secret: &Secret) {
         let _ = self.verify(secret, &self.decoy);
+    }
+}
+
+/// Which of a key's secrets a presented secret matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SecretMatch {
+    /// The current secret.
+    Current,
+    /// The previous secret, in its grace period.
+    Previous,
+    /// Neither.
+    Neither,
+}
+
+/// A stored argon2id PHC string, parsed and checked against the cost caps.
+struct Stored<'a> {
+    hash: PasswordHash<'a>,
+    params: Params,
+    version: Version,
+}
+
+impl<'a> Stored<'a> {
+    /// `None` for a hash that does not parse, is not argon2id, or asks for costs above the caps
+    /// (a tampered record must not make us spend them).
+    fn parse(phc: &'a str) -> Option<Self> {
+        let hash = PasswordHash::new(phc).ok()?;
+        if hash.algorithm != argon2::ARGON2ID_IDENT {
+            return None;
+        }
+        let params = Params::try_from(&hash).ok()?;
+        if !within_caps(params.m_cost(), params.t_cost(), params.p_cost()) {
+            return None;
+        }
+        let version = hash.version.map_or(Ok(Version::V0x13), Version::try_from).ok()?;
+        hash.hash?;
+        Some(Self {
+            hash,
+            params,
+            version,
+        })
+    }
+
+    /// Whether `other` runs argon2id on the same salt with the same parameters as this hash.
+    fn same_inputs(&self, other: &Self) -> bool {
+        self.params == other.params && self.version == other.version && self.hash.salt == other.hash.salt
+    }
+
+    /// The argon2id output for `secret` with this hash's salt and parameters (`None` if the
+    /// salt does not decode).
+    fn compute(&self, secret: &Secret) -> Option<Zeroizing<Vec<u8>>> {
+        #[cfg(test)]
+        tests::ARGON2_RUNS.with(|runs| runs.set(runs.get() + 1));
+        let mut salt = [0u8; 64];
+        let salt = self.hash.salt?.decode_b64(&mut salt).ok()?;
+        let mut output = Zeroizing::new(vec![0u8; self.hash.hash?.len()]);
+        Argon2::new(Algorithm::Argon2id, self.version, self.params.clone())
+            .hash_password_into(secret.0.as_ref(), salt, &mut output)
+            .ok()?;
+        Some(output)
+    }
+
+    /// Whether `output` equals this hash's digest, in constant time.
+    fn matches(&self, output: &Option<Zeroizing<Vec<u8>>>) -> bool {
+        match (output, &self.hash.hash) {
+            (Some(output), Some(digest)) => bool::from(output.as_slice().ct_eq(digest.as_bytes())),
+            _ => false,
+        }
     }
 }
 
@@ -126,11 +240,89 @@ fn within_caps(memory_kib: u32, iterations: u32, parallelism: u32) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use zeroize::Zeroizing;
+pub(crate) mod tests {
+    use std::cell::Cell;
 
     use super::*;
     use crate::random::SeededRandom;
+
+    thread_local! {
+        /// How many argon2id computations this thread ran.
+        pub(crate) static ARGON2_RUNS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Runs `f` and returns how many argon2id computations it ran, with its result.
+    pub(crate) fn argon2_runs<T>(f: impl FnOnce() -> T) -> (usize, T) {
+        ARGON2_RUNS.with(|runs| runs.set(0));
+        let value = f();
+        (ARGON2_RUNS.with(Cell::get), value)
+    }
+
+    #[test]
+    fn a_rotation_shares_the_salt_so_both_secrets_cost_one_run() {
+        let hasher = SecretHasher::new(HashParams::default()).unwrap();
+        let random = SeededRandom::new(7);
+        let old = hasher.hash(&secret(1), &random).unwrap();
+        let new = hasher.hash_for_rotation(&secret(2), &old, &random).unwrap();
+        assert_ne!(old, new);
+        let salt = |phc: &str| phc.split('$').nth(4).unwrap().to_owned();
+        assert_eq!(salt(&old), salt(&new));
+        for (presented, expected) in [
+            (1, SecretMatch::Previous),
+            (2, SecretMatch::Current),
+            (3, SecretMatch::Neither),
+        ] {
+            let (runs, found) =
+                argon2_runs(|| hasher.verify_current_or_previous(&secret(presented), &new, Some(&old)));
+            assert_eq!((runs, found), (1, expected), "secret {presented}");
+        }
+        // Without a previous secret, and for a plain verify: one run too.
+        assert_eq!(argon2_runs(|| hasher.verify(&secret(3), &new)), (1, false));
+        let (runs, found) = argon2_runs(|| hasher.verify_current_or_previous(&secret(3), &new, None));
+        assert_eq!((runs, found), (1, SecretMatch::Neither));
+    }
+
+    #[test]
+    fn hashes_of_other_salts_or_parameters_are_still_both_checked() {
+        let hasher = SecretHasher::new(HashParams::default()).unwrap();
+        let random = SeededRandom::new(8);
+        // Rotated by an older ak: a fresh salt.
+        let old = hasher.hash(&secret(1), &random).unwrap();
+        let new = hasher.hash(&secret(2), &random).unwrap();
+        assert_eq!(
+            hasher.verify_current_or_previous(&secret(1), &new, Some(&old)),
+            SecretMatch::Previous
+        );
+        assert_eq!(
+            hasher.verify_current_or_previous(&secret(2), &new, Some(&old)),
+            SecretMatch::Current
+        );
+        // Across a change of parameters the new hash gets a fresh salt and its own parameters.
+        let stronger = SecretHasher::new(HashParams {
+            memory_kib: 16,
+            ..HashParams::default()
+        })
+        .unwrap();
+        let rotated = stronger.hash_for_rotation(&secret(3), &old, &random).unwrap();
+        assert!(rotated.starts_with("$argon2id$v=19$m=16,t=1,p=1$"), "{rotated}");
+        assert_eq!(
+            stronger.verify_current_or_previous(&secret(1), &rotated, Some(&old)),
+            SecretMatch::Previous
+        );
+        assert_eq!(
+            stronger.verify_current_or_previous(&secret(4), &rotated, Some(&old)),
+            SecretMatch::Neither
+        );
+        // A damaged current hash fails closed but leaves the previous secret usable.
+        assert_eq!(
+            hasher.verify_current_or_previous(&secret(1), "garbage", Some(&old)),
+            SecretMatch::Previous
+        );
+        assert_eq!(
+            hasher.verify_current_or_previous(&secret(2), "garbage", Some(&old)),
+            SecretMatch::Neither
+        );
+    }
 
     fn secret(byte: u8) -> Secret {
         Secret(Zeroizing::new([byte; SECRET_BYTES]))

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use crate::authorization::Authorization;
 use crate::directory::DirectoryUser;
 use crate::error::AuthError;
+use crate::hash::SecretMatch;
 use crate::ip;
 use crate::key_format::{self, Secret};
 use crate::model::{AccessKey, KeyRecord, KeyStatus};
@@ -95,19 +96,30 @@ impl KeyManager {
         Ok(key)
     }
 
+    /// Whether `secret` is the key's current secret, or its previous one within the grace period:
+    /// one argon2id run either way (see `SecretHasher::verify_current_or_previous`), so every
+    /// wrong secret costs the same, and an unknown id costs that too (the decoy).
     fn secret_matches(&self, record: &KeyRecord, secret: &Secret, now: i64) -> bool {
         let id = record.id();
         if self.cache.is_proven(id, &record.secret_hash, secret) {
             return true;
         }
-        if self.hasher.verify(secret, &record.secret_hash) {
-            self.cache.remember(id, &record.secret_hash, secret);
-            return true;
-        }
-        record
+        let previous = record
             .previous_secret
             .as_ref()
-            .is_some_and(|grace| now < grace.valid_until && self.hasher.verify(secret, &grace.secret_hash))
+            .filter(|grace| now < grace.valid_until)
+            .map(|grace| grace.secret_hash.as_str());
+        match self
+            .hasher
+            .verify_current_or_previous(secret, &record.secret_hash, previous)
+        {
+            SecretMatch::Current => {
+                self.cache.remember(id, &record.secret_hash, secret);
+                true
+            }
+            SecretMatch::Previous => true,
+            SecretMatch::Neither => false,
+        }
     }
 
     fn bound_user(&self, key: &AccessKey) -> Result<Option<DirectoryUser>, AuthError> {
@@ -117,6 +129,54 @@ impl KeyManager {
         match users.find_user(user_id)? {
             Some(user) if user.active => Ok(Some(user)),
             _ => Err(AuthError::BoundUserInactive),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::hash::tests::argon2_runs;
+    use crate::key_format;
+    use crate::{CreateKey, KeyManager, ManualClock, MemoryKeyStore, SeededRandom};
+
+    /// Issue 12, finding 5: every failing path costs one argon2id run, the grace period included.
+    #[test]
+    fn every_failing_authentication_costs_one_argon2_run() {
+        let manager = KeyManager::builder(Arc::new(MemoryKeyStore::new()))
+            .clock(Arc::new(ManualClock::new(1_750_000_000)))
+            .random(Arc::new(SeededRandom::new(5)))
+            .secret_cache_capacity(0)
+            .build()
+            .unwrap();
+        let plain = manager.create(CreateKey::named("plain")).unwrap();
+        let rotated = manager.create(CreateKey::named("rotated")).unwrap();
+        let old = rotated.cleartext.expose_secret().to_owned();
+        let new = manager.rotate(&rotated.key.id, 600).unwrap();
+        let new = new.cleartext.expose_secret().to_owned();
+        // Well-formed keys (right format and checksum) with a secret nobody was given.
+        let other = SeededRandom::new(99);
+        let wrong_secret = |id: &str| {
+            let (cleartext, _) = key_format::generate("ak", id, &other).unwrap();
+            cleartext.expose_secret().to_owned()
+        };
+        let deleted = manager.create(CreateKey::named("deleted")).unwrap();
+        manager.delete(&deleted.key.id).unwrap();
+        let cases = [
+            ("unknown id", wrong_secret(&deleted.key.id)),
+            ("wrong secret", wrong_secret(&plain.key.id)),
+            ("wrong secret during grace", wrong_secret(&rotated.key.id)),
+        ];
+        for (case, presented) in cases {
+            let (runs, result) = argon2_runs(|| manager.authenticate(&presented, None));
+            assert!(result.is_err(), "{case}");
+            assert_eq!(runs, 1, "{case}");
+        }
+        for (case, presented) in [("new secret", new), ("old secret in grace", old)] {
+            let (runs, result) = argon2_runs(|| manager.authenticate(&presented, None));
+            assert!(result.is_ok(), "{case}: {result:?}");
+            assert_eq!(runs, 1, "{case}");
         }
     }
 }

@@ -205,7 +205,12 @@ impl KeyManager {
                 });
             }
             let (cleartext, secret) = key_format::generate(&self.prefix, id, self.random.as_ref())?;
-            let new_hash = self.hasher.hash(&secret, self.random.as_ref())?;
+            let new_hash = if grace > 0 {
+                self.hasher
+                    .hash_for_rotation(&secret, &record.secret_hash, self.random.as_ref())?
+            } else {
+                self.hasher.hash(&secret, self.random.as_ref())?
+            };
             let old_hash = std::mem::replace(&mut record.secret_hash, new_hash);
             record.previous_secret = (grace > 0).then(|| GraceSecret {
                 secret_hash: old_hash,
