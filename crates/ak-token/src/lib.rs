@@ -54,6 +54,7 @@ mod key;
 mod key_set;
 mod mint;
 mod strict_key;
+mod unique_members;
 mod verify;
 
 pub use cache::{CacheOptions, DEFAULT_CACHE_ENTRIES};

@@ -16,6 +16,7 @@ use crate::error::{KeyError, VerifyError};
 use crate::jwk::{ALG_EDDSA, Jwks};
 use crate::key_set::KeySet;
 use crate::strict_key::StrictKey;
+use crate::unique_members;
 
 /// Default [`VerificationOptions::max_token_len`]: 8 KiB. A session token with a handful of roles and tenants is
 /// well under 1 KiB; the bound is checked before any decoding.
@@ -277,7 +278,7 @@ impl Verifier {
         };
 
         let header_json = b64::decode(header_b64).ok_or(VerifyError::Malformed)?;
-        if header_json.first() != Some(&b'{') {
+        if header_json.first() != Some(&b'{') || !unique_members::has_unique_members(&header_json) {
             return Err(VerifyError::Malformed);
         }
         let header: Header = serde_json::from_slice(&header_json).map_err(|_| VerifyError::Malformed)?;
@@ -302,7 +303,7 @@ impl Verifier {
             return Err(VerifyError::BadSignature);
         }
 
-        if payload.first() != Some(&b'{') {
+        if payload.first() != Some(&b'{') || !unique_members::has_unique_members(&payload) {
             return Err(VerifyError::InvalidClaims);
         }
         let claims: SessionClaims =

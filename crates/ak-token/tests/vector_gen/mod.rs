@@ -596,6 +596,42 @@ fn invalid_vectors() -> Vec<InvalidVector> {
         signed(&eddsa, &with_field(r#""iss":"P2attacker""#)),
         "invalid_claims",
     );
+    push(
+        "duplicate_custom_claim",
+        "a custom claim appears twice (last-wins would read plan = gold)",
+        false,
+        signed(&eddsa, &with_field(r#""plan":"free","plan":"gold""#)),
+        "invalid_claims",
+    );
+    push(
+        "duplicate_nsec_member",
+        "a member of nsec appears twice",
+        false,
+        signed(&eddsa, &with_field(r#""nsec":{"run":1,"run":2}"#)),
+        "invalid_claims",
+    );
+    push(
+        "duplicate_tenant",
+        "a tenant appears twice in tenants, the second with more roles",
+        false,
+        signed(
+            &eddsa,
+            &with_field(
+                r#""tenants":{"T1":{"roles":[],"permissions":[]},"T1":{"roles":["admin"],"permissions":["all"]}}"#,
+            ),
+        ),
+        "invalid_claims",
+    );
+    push(
+        "duplicate_header_member",
+        "a header member ak does not read (typ) appears twice",
+        false,
+        signed(
+            &header_json("EdDSA", Some(&kid), r#","typ":"other""#),
+            &base_payload,
+        ),
+        "malformed",
+    );
 
     // Times, issuer, audience.
     let mut c = base_claims();
