@@ -56,8 +56,9 @@ mod mint;
 mod strict_key;
 mod unique_members;
 mod verify;
+mod weight;
 
-pub use cache::{CacheOptions, DEFAULT_CACHE_ENTRIES};
+pub use cache::{CacheOptions, DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES};
 pub use claims::{Audience, REGISTERED_CLAIMS, SessionClaims, TenantClaims};
 pub use error::{KeyError, MintError, VerifyError};
 pub use jwk::{ALG_EDDSA, CRV_ED25519, Jwk, Jwks, KTY_OKP, USE_SIG};

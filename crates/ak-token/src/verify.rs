@@ -218,6 +218,13 @@ impl Verifier {
         self.cache.as_ref().map_or(0, TokenCache::len)
     }
 
+    /// The heap the verified-token cache holds, in bytes, as weighed against
+    /// [`CacheOptions::max_bytes`] (0 without a cache).
+    #[must_use]
+    pub fn cached_bytes(&self) -> usize {
+        self.cache.as_ref().map_or(0, TokenCache::bytes)
+    }
+
     /// Empties the verified-token cache.
     pub fn clear_cache(&self) {
         if let Some(cache) = &self.cache {
@@ -259,11 +266,11 @@ impl Verifier {
         let (verified, public_key) = self.verify_uncached(token, now)?;
         cache.insert(
             hash,
-            Entry {
-                claims: Arc::clone(&verified.claims),
-                kid: Arc::clone(&verified.kid),
+            Entry::new(
+                Arc::clone(&verified.claims),
+                Arc::clone(&verified.kid),
                 public_key,
-            },
+            ),
         );
         Ok(verified)
     }
