@@ -56,11 +56,8 @@ pub(crate) enum Command {
     },
     /// Exchange an access key, read from standard input or AK_ACCESS_KEY, for a session token.
     Exchange(ExchangeArgs),
-    /// Verify a session token (argument or standard input) and print its claims.
-    Verify {
-        /// The token; read from standard input when absent.
-        token: Option<String>,
-    },
+    /// Verify a session token, read from standard input or AK_SESSION_TOKEN, and print its claims.
+    Verify,
     /// Print the public signing keys as a JWKS document.
     Jwks,
     /// Manage the token signing keys.

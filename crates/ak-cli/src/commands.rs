@@ -1,6 +1,6 @@
 //! What each command does.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -17,9 +17,12 @@ use crate::args::{
 use crate::error::CliError;
 use crate::key_file;
 use crate::output;
+use crate::secret_io::{self, SecretLine};
 
 /// The environment variable an access key may be passed in (never an argument).
 pub(crate) const ACCESS_KEY_VAR: &str = "AK_ACCESS_KEY";
+/// The environment variable a session token may be passed in (never an argument).
+pub(crate) const SESSION_TOKEN_VAR: &str = "AK_SESSION_TOKEN";
 
 pub(crate) struct Context {
     pub(crate) cli: Cli,
@@ -89,7 +92,7 @@ impl Context {
                 self.show_created("Rotated", &rotated)
             }
             Command::Exchange(args) => self.exchange(args),
-            Command::Verify { token } => self.verify(token.as_deref()),
+            Command::Verify => self.verify(),
             Command::Jwks => {
                 let keys = key_file::load_or_create(&self.keys_path())?;
                 self.print(&keys.jwks().to_json())
@@ -153,16 +156,32 @@ impl Context {
     }
 
     fn show_created(&self, verb: &str, created: &ak::CreatedKey) -> Result<(), CliError> {
-        if self.cli.json {
-            return self
-                .print_json(&json!({ "cleartext": created.cleartext.expose_secret(), "key": created.key }));
-        }
-        self.print(&format!(
-            "{verb} access key {id} ({name}).\n\nCleartext key, shown this once and stored nowhere:\n\n    {secret}\n",
-            id = created.key.id,
-            name = created.key.name,
-            secret = created.cleartext.expose_secret()
-        ))
+        let cleartext = created.cleartext.expose_secret();
+        let line = if self.cli.json {
+            #[derive(serde::Serialize)]
+            struct Shown<'a> {
+                cleartext: &'a str,
+                key: &'a ak::AccessKey,
+            }
+            // Pretty JSON of the key, indented one level deeper, fits in twice its own size.
+            let key_len = serde_json::to_vec_pretty(&created.key).map_or(0, |json| json.len());
+            SecretLine::json(
+                2 * key_len + cleartext.len() + 64,
+                &Shown {
+                    cleartext,
+                    key: &created.key,
+                },
+            )?
+        } else {
+            let (id, name) = (&created.key.id, &created.key.name);
+            SecretLine::format(
+                160 + id.len() + name.len() + cleartext.len(),
+                format_args!(
+                    "{verb} access key {id} ({name}).\n\nCleartext key, shown this once and stored nowhere:\n\n    {cleartext}\n"
+                ),
+            )?
+        };
+        Ok(line.write_to(self.out.lock())?)
     }
 
     fn search(&self, args: &SearchArgs) -> Result<(), CliError> {
@@ -249,19 +268,21 @@ impl Context {
             client_ip: args.ip,
         };
         let response = self.service()?.exchange(&presented, &options)?;
-        if self.cli.json {
-            self.print_json(&serde_json::to_value(&response).unwrap_or_default())
+        let capacity = response.session_jwt.len() + 128;
+        let line = if self.cli.json {
+            SecretLine::json(capacity, &response)?
         } else {
-            self.print(&response.session_jwt)
-        }
+            SecretLine::format(capacity, format_args!("{}", response.session_jwt))?
+        };
+        Ok(line.write_to(self.out.lock())?)
     }
 
-    fn verify(&self, token: Option<&str>) -> Result<(), CliError> {
-        let token = match token {
-            Some(token) => token.to_owned(),
-            None => read_stdin("a token")?.to_string(),
-        };
-        let verified = self.service()?.validate_session(token.trim())?;
+    fn verify(&self) -> Result<(), CliError> {
+        let token = read_secret_input(
+            SESSION_TOKEN_VAR,
+            "a session token (pipe it in, or set AK_SESSION_TOKEN)",
+        )?;
+        let verified = self.service()?.validate_session(&token)?;
         self.print_json(&serde_json::to_value(verified.claims()).unwrap_or_default())
     }
 
@@ -309,19 +330,25 @@ fn creator() -> String {
 
 /// The access key from `AK_ACCESS_KEY`, else standard input; never from an argument.
 fn read_access_key() -> Result<Zeroizing<String>, CliError> {
-    if let Ok(value) = std::env::var(ACCESS_KEY_VAR) {
-        let value = Zeroizing::new(value);
-        return Ok(Zeroizing::new(value.trim().to_owned()));
-    }
-    read_stdin("an access key (pipe it in, or set AK_ACCESS_KEY)")
+    read_secret_input(ACCESS_KEY_VAR, "an access key (pipe it in, or set AK_ACCESS_KEY)")
 }
 
-fn read_stdin(what: &str) -> Result<Zeroizing<String>, CliError> {
-    let mut text = Zeroizing::new(String::new());
-    std::io::stdin().take(64 * 1024).read_to_string(&mut text)?;
+/// Most bytes read from standard input for a key or a token (both are far shorter).
+const MAX_STDIN_SECRET_BYTES: usize = 64 * 1024;
+
+/// A secret from environment variable `var`, else standard input, trimmed; never from an
+/// argument (argv is readable by every local user).
+fn read_secret_input(var: &str, what: &str) -> Result<Zeroizing<String>, CliError> {
+    let (text, source) = match std::env::var(var) {
+        Ok(value) => (Zeroizing::new(value), var),
+        Err(_) => (
+            secret_io::read_secret(std::io::stdin().lock(), MAX_STDIN_SECRET_BYTES, what)?,
+            "standard input",
+        ),
+    };
     let trimmed = Zeroizing::new(text.trim().to_owned());
     if trimmed.is_empty() {
-        return Err(CliError::Input(format!("expected {what} on standard input")));
+        return Err(CliError::Input(format!("expected {what} on {source}")));
     }
     Ok(trimmed)
 }

@@ -5,11 +5,20 @@ use ak::{
 };
 
 use crate::error::CliError;
+use crate::secret_io::SecretLine;
 
 fn step(json: bool, text: &str) {
     if !json {
         println!("{text}");
     }
+}
+
+/// A step whose text holds a secret (the key's cleartext, the token), printed without copies.
+fn secret_step(json: bool, capacity: usize, args: std::fmt::Arguments<'_>) -> Result<(), CliError> {
+    if !json {
+        SecretLine::format(capacity, args)?.write_to(std::io::stdout().lock())?;
+    }
+    Ok(())
 }
 
 pub(crate) fn run(json: bool) -> Result<(), CliError> {
@@ -40,10 +49,11 @@ pub(crate) fn run(json: bool) -> Result<(), CliError> {
         json,
         &format!("1. Created access key {} with role \"reader\".", created.key.id),
     );
-    step(
+    secret_step(
         json,
-        &format!("   Its cleartext is shown once; only an argon2id hash is stored:\n   {cleartext}\n"),
-    );
+        cleartext.len() + 80,
+        format_args!("   Its cleartext is shown once; only an argon2id hash is stored:\n   {cleartext}\n"),
+    )?;
 
     let session = keys.exchange(cleartext, &ExchangeOptions::default())?;
     step(
@@ -54,7 +64,11 @@ pub(crate) fn run(json: bool) -> Result<(), CliError> {
             crate::output::time(session.expiration)
         ),
     );
-    step(json, &format!("   {}\n", session.session_jwt));
+    secret_step(
+        json,
+        session.session_jwt.len() + 8,
+        format_args!("   {}\n", session.session_jwt),
+    )?;
 
     let token = keys.validate_session(&session.session_jwt)?;
     let claims = serde_json::to_string(token.claims()).unwrap_or_default();
@@ -86,13 +100,24 @@ pub(crate) fn run(json: bool) -> Result<(), CliError> {
         "Demo complete: create, exchange, verify and revoke all behaved as they should.",
     );
     if json {
-        let summary = serde_json::json!({
-            "keyId": created.key.id,
-            "sessionJwt": session.session_jwt,
-            "claims": token.claims(),
-            "exchangeAfterDeactivate": refused,
-        });
-        println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Summary<'a> {
+            key_id: &'a str,
+            session_jwt: &'a str,
+            claims: &'a ak::SessionClaims,
+            exchange_after_deactivate: &'a str,
+        }
+        let summary = Summary {
+            key_id: &created.key.id,
+            session_jwt: &session.session_jwt,
+            claims: token.claims(),
+            exchange_after_deactivate: &refused,
+        };
+        let claims_len = serde_json::to_vec_pretty(token.claims()).map_or(0, |json| json.len());
+        let capacity =
+            2 * claims_len + session.session_jwt.len() + created.key.id.len() + refused.len() + 256;
+        SecretLine::json(capacity, &summary)?.write_to(std::io::stdout().lock())?;
     }
     Ok(())
 }

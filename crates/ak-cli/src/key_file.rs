@@ -2,7 +2,7 @@
 //! and replaced atomically (write a temporary file, fsync, rename, fsync the directory).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -47,6 +47,9 @@ pub(crate) fn load_or_create(path: &Path) -> Result<KeySet, KeyFileError> {
     }
 }
 
+/// The largest signing-key file read (a key set of hundreds of keys is a few tens of KiB).
+const MAX_KEY_FILE_BYTES: usize = 1 << 20;
+
 /// Loads an existing key set.
 pub(crate) fn load(path: &Path) -> Result<KeySet, KeyFileError> {
     read(path, File::open(path).map_err(io_error(path))?)
@@ -60,12 +63,10 @@ fn read(path: &Path, mut file: File) -> Result<KeySet, KeyFileError> {
             mode,
         });
     }
-    let mut text = zeroize::Zeroizing::new(String::new());
-    // Key sets are small; refuse to read anything absurdly large.
-    (&mut file)
-        .take(1 << 20)
-        .read_to_string(&mut text)
-        .map_err(io_error(path))?;
+    // Key sets are small; refuse to read anything absurdly large. Read into one buffer sized up
+    // front, so no reallocation leaves a copy of the private keys behind.
+    let text =
+        crate::secret_io::read_secret(&mut file, MAX_KEY_FILE_BYTES, "the file").map_err(io_error(path))?;
     KeySet::from_json(&text).map_err(|source| KeyFileError::Invalid {
         path: path.to_owned(),
         source,

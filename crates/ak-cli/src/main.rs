@@ -12,6 +12,7 @@ mod error;
 mod key_file;
 mod output;
 mod parse;
+mod secret_io;
 mod store_url;
 
 use std::process::ExitCode;
@@ -19,7 +20,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(&error),
+    };
     match commands::Context::new(cli).run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -27,4 +31,35 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a usage error (or `--help`, `--version`) as clap would, but with every argument that
+/// looks like an access key or a token blanked out: clap echoes a mistyped argument, and a key
+/// pasted in the wrong place must not land in a terminal log.
+fn usage_error(error: &clap::Error) -> ExitCode {
+    let mut text = error.render().to_string();
+    for arg in std::env::args().skip(1) {
+        for piece in std::iter::once(arg.as_str()).chain(arg.split('=')) {
+            if looks_secret(piece) {
+                text = text.replace(piece, "[redacted]");
+            }
+        }
+    }
+    if error.use_stderr() {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
+}
+
+/// Whether `text` could be an access key, a management key or a token: long, and only the
+/// characters those are made of (letters, digits, `_`, `-`, `.`), with a letter and a digit.
+fn looks_secret(text: &str) -> bool {
+    text.len() >= 20
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        && text.bytes().any(|b| b.is_ascii_digit())
+        && text.bytes().any(|b| b.is_ascii_alphabetic())
 }

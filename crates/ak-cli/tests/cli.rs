@@ -33,7 +33,13 @@ fn ak_with(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for var in ["AK_STORE", "AK_SIGNING_KEYS", "AK_ISSUER", "AK_ACCESS_KEY"] {
+    for var in [
+        "AK_STORE",
+        "AK_SIGNING_KEYS",
+        "AK_ISSUER",
+        "AK_ACCESS_KEY",
+        "AK_SESSION_TOKEN",
+    ] {
         command.env_remove(var);
     }
     command.envs(env.iter().copied());
@@ -131,7 +137,7 @@ fn create_exchange_verify_on_the_default_sqlite_store() {
         0o600
     );
 
-    let claims = ak(dir.path(), &["verify", jwt]).ok().json();
+    let claims = ak_with(dir.path(), &["verify"], Some(jwt), &[]).ok().json();
     assert_eq!(claims["sub"], id);
     assert_eq!(claims["iss"], "ak");
     assert_eq!(claims["roles"], serde_json::json!(["deployer"]));
@@ -277,7 +283,7 @@ fn rotate_deactivate_and_exchange_failures() {
     let empty = ak_with(dir.path(), &["exchange"], Some(""), &[]);
     assert_eq!(empty.code, 1);
     assert!(empty.stderr.contains("standard input"), "{}", empty.stderr);
-    let bad_token = ak(dir.path(), &["verify", "not.a.token"]);
+    let bad_token = ak_with(dir.path(), &["verify"], Some("not.a.token"), &[]);
     assert_eq!(bad_token.code, 1);
 }
 
@@ -304,7 +310,7 @@ fn signing_key_rotation_and_retirement() {
             .len(),
         2
     );
-    ak(dir.path(), &["verify", &old_jwt]).ok();
+    ak_with(dir.path(), &["verify"], Some(&old_jwt), &[]).ok();
     let new_jwt = ak_with(dir.path(), &["exchange"], Some(&key), &[])
         .ok()
         .stdout
@@ -312,11 +318,11 @@ fn signing_key_rotation_and_retirement() {
         .to_owned();
     ak(dir.path(), &["signing-key", "retire", &old_kid]).ok();
     assert_eq!(
-        ak(dir.path(), &["verify", &old_jwt]).code,
+        ak_with(dir.path(), &["verify"], Some(&old_jwt), &[]).code,
         1,
         "a retired key's tokens stop verifying"
     );
-    ak(dir.path(), &["verify", &new_jwt]).ok();
+    ak_with(dir.path(), &["verify"], Some(&new_jwt), &[]).ok();
     assert_eq!(
         ak(dir.path(), &["signing-key", "retire", new_kid]).code,
         1,
@@ -348,7 +354,7 @@ fn sled_store_and_environment_configuration() {
         .trim()
         .to_owned();
     assert!(dir.path().join("signing.json").exists());
-    let claims = ak_with(dir.path(), &["verify", &jwt], None, &env).ok().json();
+    let claims = ak_with(dir.path(), &["verify"], Some(&jwt), &env).ok().json();
     assert_eq!(claims["iss"], "P2proj");
     // The same token fails against another issuer.
     let other = [
@@ -356,7 +362,7 @@ fn sled_store_and_environment_configuration() {
         ("AK_ISSUER", "other"),
         ("AK_SIGNING_KEYS", "signing.json"),
     ];
-    assert_eq!(ak_with(dir.path(), &["verify", &jwt], None, &other).code, 1);
+    assert_eq!(ak_with(dir.path(), &["verify"], Some(&jwt), &other).code, 1);
 }
 
 #[test]
@@ -477,6 +483,67 @@ fn search_warns_about_an_unreadable_record_and_lists_the_others() {
     );
     ak(dir.path(), &["delete", &bad]).ok();
     assert!(ak(dir.path(), &["search"]).ok().stderr.is_empty());
+}
+
+#[test]
+fn usage_errors_never_echo_a_key_or_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, key) = create(dir.path(), &["--name", "k"]);
+    let token = ak_with(dir.path(), &["exchange"], Some(&key), &[])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    assert!(token.starts_with("eyJ"), "{token}");
+    for args in [
+        vec!["exchange", key.as_str()],
+        vec!["verify", token.as_str()],
+        vec!["load", key.as_str(), token.as_str()],
+        vec!["create", "--name", "n", &format!("--key={key}")],
+    ] {
+        let run = ak(dir.path(), &args);
+        assert_eq!(run.code, 2, "{args:?} is a usage error: {}", run.stderr);
+        for secret in [&key, &token] {
+            assert!(
+                !run.stderr.contains(secret.as_str()),
+                "{args:?} echoed a secret: {}",
+                run.stderr
+            );
+        }
+        if args[0] != "create" {
+            // clap quotes the unexpected argument; it is blanked out.
+            assert!(
+                run.stderr.contains("unexpected argument '[redacted]'"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+    // An ordinary mistake is still shown as it was typed.
+    let run = ak(dir.path(), &["serach"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("serach"), "{}", run.stderr);
+}
+
+#[test]
+fn verify_reads_the_token_from_stdin_or_the_environment_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (id, key) = create(dir.path(), &["--name", "k"]);
+    let token = ak_with(dir.path(), &["exchange"], Some(&key), &[]).ok().stdout;
+    let from_stdin = ak_with(dir.path(), &["verify"], Some(&token), &[]).ok().json();
+    assert_eq!(from_stdin["sub"], id.as_str());
+    let from_env = ak_with(
+        dir.path(),
+        &["verify"],
+        None,
+        &[("AK_SESSION_TOKEN", token.trim())],
+    )
+    .ok()
+    .json();
+    assert_eq!(from_env["sub"], id.as_str());
+    let nothing = ak(dir.path(), &["verify"]);
+    assert_eq!(nothing.code, 1);
+    assert!(nothing.stderr.contains("AK_SESSION_TOKEN"), "{}", nothing.stderr);
 }
 
 #[test]

@@ -8,7 +8,8 @@ use ak_token::{MintError, SessionClaims, TenantClaims};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The claim that carries the id of the user a key is bound to.
+/// The claim that carries the id of the user a key is bound to: in every token of a bound key,
+/// whether or not a user directory is configured.
 pub const BOUND_USER_CLAIM: &str = "boundUserId";
 
 /// Options of one exchange (Descope's `loginOptions`, plus the client's address).

@@ -50,10 +50,12 @@
 //!
 //! `iss` is the issuer (project id), `sub` the key id, `exp = min(now + session timeout, key
 //! expiry)`. A key with project roles gets top-level `roles` and `permissions` (resolved through
-//! the [`RoleCatalog`]); a key with tenants gets `tenants: {id: {roles, permissions}}`; a key bound
-//! to a user, with a [`UserDirectory`] configured, carries that user's authorization instead, and
-//! its user id under [`BOUND_USER_CLAIM`]. The key's custom claims sit at the top level, exchange
-//! claims under `nsec`, a selected tenant in `dct`.
+//! the [`RoleCatalog`]); a key with tenants gets `tenants: {id: {roles, permissions}}`. A key
+//! bound to a user always carries the user's id under [`BOUND_USER_CLAIM`], with or without a
+//! user directory, so a service can tell which user a machine acts for; with a [`UserDirectory`]
+//! configured the token also carries that user's roles and tenants instead of the key's. The
+//! key's custom claims sit at the top level, exchange claims under `nsec`, a selected tenant in
+//! `dct`.
 
 #![forbid(unsafe_code)]
 

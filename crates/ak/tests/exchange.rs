@@ -473,6 +473,38 @@ fn invalid_keys_fail_alike(h: Harness) {
     }
 }
 
+/// Issue 12, finding 9: the docs say what the code does. A bound key's tokens carry
+/// `boundUserId` without a user directory too, and then keep the key's own roles.
+#[test]
+fn bound_user_claim_without_a_directory() {
+    let keys = AccessKeys::builder()
+        .store(ak::MemoryKeyStore::new())
+        .signing_keys(KeySet::new(SigningKey::from_seed(&[9; 32])))
+        .issuer(ISSUER)
+        .role_catalog(RoleCatalog::new().with_project_role("reader", ["keys:read"]))
+        .build()
+        .unwrap();
+    let created = keys
+        .create(CreateKey {
+            user_id: Some("U2bound".into()),
+            role_names: vec!["reader".into()],
+            ..CreateKey::named("bound")
+        })
+        .unwrap();
+    let response = keys
+        .exchange(created.cleartext.expose_secret(), &ExchangeOptions::default())
+        .unwrap();
+    let token = keys.validate_session(&response.session_jwt).unwrap();
+    assert_eq!(token.custom_claim(ak::BOUND_USER_CLAIM), Some(&json!("U2bound")));
+    assert!(token.validate_permissions(&["keys:read"]));
+    let unbound = keys.create(CreateKey::named("unbound")).unwrap();
+    let response = keys
+        .exchange(unbound.cleartext.expose_secret(), &ExchangeOptions::default())
+        .unwrap();
+    let token = keys.validate_session(&response.session_jwt).unwrap();
+    assert_eq!(token.custom_claim(ak::BOUND_USER_CLAIM), None);
+}
+
 macro_rules! backend {
     ($module:ident, $open:expr) => {
         mod $module {
