@@ -1,8 +1,6 @@
 //! An acknowledged deactivate has `fsync`ed sled's data file before it returns (issue 12, finding
 //! 2: sled's own flush is only `sync_file_range`, which a power loss can undo).
 
-use std::path::Path;
-
 use ak_core::{KeyStatus, KeyStore};
 use ak_sled::SledKeyStore;
 use ak_testkit::fixtures::record;
@@ -19,17 +17,9 @@ fn an_acknowledged_deactivate_fsyncs_the_data_file() {
         let store = SledKeyStore::open(&store_dir).unwrap();
         store.insert(&record("k", "kay", 1)).unwrap();
     }
-    let Some(calls) = sync_trace::traced_syncs("deactivate_child", DIR, &store_dir) else {
+    if !sync_trace::assert_synced_before_return("deactivate_child", DIR, &store_dir, &store_dir.join("db")) {
         return;
-    };
-    let data_file = store_dir.join("db");
-    assert!(
-        calls
-            .iter()
-            .any(|call| call.is_durable_sync() && Path::new(&call.path) == data_file),
-        "no fsync of {} before the deactivate returned: {calls:?}",
-        data_file.display()
-    );
+    }
     let store = SledKeyStore::open(&store_dir).unwrap();
     assert_eq!(store.get("k").unwrap().unwrap().key.status, KeyStatus::Inactive);
 }

@@ -1,8 +1,6 @@
 //! An acknowledged deactivate has `fsync`ed SQLite's write-ahead log before it returns: the
 //! store runs with `synchronous=FULL`, so every commit `fsync`s the WAL (issue 12, finding 2).
 
-use std::path::Path;
-
 use ak_core::{KeyStatus, KeyStore};
 use ak_sqlite::SqliteKeyStore;
 use ak_testkit::fixtures::record;
@@ -20,17 +18,14 @@ fn an_acknowledged_deactivate_fsyncs_the_wal() {
         let store = SqliteKeyStore::open(&db).unwrap();
         store.insert(&record("k", "kay", 1)).unwrap();
     }
-    let Some(calls) = sync_trace::traced_syncs("deactivate_child", DIR, &store_dir) else {
+    if !sync_trace::assert_synced_before_return(
+        "deactivate_child",
+        DIR,
+        &store_dir,
+        &store_dir.join("keys.db-wal"),
+    ) {
         return;
-    };
-    let data_file = store_dir.join("keys.db-wal");
-    assert!(
-        calls
-            .iter()
-            .any(|call| call.is_durable_sync() && Path::new(&call.path) == data_file),
-        "no fsync of {} before the deactivate returned: {calls:?}",
-        data_file.display()
-    );
+    }
     let store = SqliteKeyStore::open(&db).unwrap();
     assert_eq!(store.get("k").unwrap().unwrap().key.status, KeyStatus::Inactive);
 }
@@ -41,7 +36,7 @@ fn deactivate_child() {
     let Some(dir) = std::env::var_os(DIR) else {
         return;
     };
-    let store = SqliteKeyStore::open(Path::new(&dir).join("keys.db")).unwrap();
+    let store = SqliteKeyStore::open(std::path::Path::new(&dir).join("keys.db")).unwrap();
     eprintln!("{BEFORE}");
     store.set_status(&["k".into()], KeyStatus::Inactive).unwrap();
     eprintln!("{AFTER}");

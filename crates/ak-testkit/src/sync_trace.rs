@@ -1,6 +1,6 @@
 //! Proof by syscall trace that an acknowledged write reached the disk before it returned.
 //!
-//! A test re-runs its own binary as a child under `strace -f -y`, on one test that opens a store,
+//! A test re-runs its own binary as a child under `strace -ff -y`, on one test that opens a store,
 //! prints [`BEFORE`], performs the write, and prints [`AFTER`] (each one `write` to standard
 //! error). [`traced_syncs`] returns the `fsync`, `fdatasync` and `sync_file_range` calls that the
 //! child's writing thread made between the two markers, with the path of each file, so a test can
@@ -52,10 +52,11 @@ pub fn traced_syncs(child_test: &str, var: &str, dir: &Path) -> Option<Vec<SyncC
         eprintln!("skipped: strace is not installed, so the sync trace of {child_test} cannot be checked");
         return None;
     }
+    // `-ff`: one file per thread, so another thread's calls never split a line of this one.
     let log = dir.join("strace.log");
     let status = Command::new("strace")
         .args([
-            "-f",
+            "-ff",
             "-y",
             "-s",
             "64",
@@ -72,32 +73,60 @@ pub fn traced_syncs(child_test: &str, var: &str, dir: &Path) -> Option<Vec<SyncC
         .status()
         .expect("run the child under strace");
     assert!(status.success(), "the traced child {child_test} failed: {status}");
-    let trace = std::fs::read_to_string(&log).expect("read the strace log");
-    Some(syncs_between_markers(&trace))
+    let mut traces = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("list the strace logs") {
+        let path = entry.expect("a strace log").path();
+        let is_log = path
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with("strace.log."));
+        if is_log {
+            traces.push(std::fs::read_to_string(&path).expect("read a strace log"));
+        }
+    }
+    let writer = traces
+        .iter()
+        .find(|trace| trace.contains(BEFORE))
+        .unwrap_or_else(|| panic!("the child never printed {BEFORE}"));
+    Some(syncs_between_markers(writer))
 }
 
-/// The sync calls of the thread that wrote [`BEFORE`], between it and [`AFTER`].
+/// Runs `child_test` under strace as [`traced_syncs`] does and asserts that its writing thread
+/// `fsync`ed or `fdatasync`ed `file` between the markers. `false` (with the notice, and
+/// nothing run) where strace is missing.
+pub fn assert_synced_before_return(child_test: &str, var: &str, dir: &Path, file: &Path) -> bool {
+    let Some(calls) = traced_syncs(child_test, var, dir) else {
+        return false;
+    };
+    assert!(
+        calls
+            .iter()
+            .any(|call| call.is_durable_sync() && Path::new(&call.path) == file),
+        "no fsync of {} before the write returned: {calls:?}",
+        file.display()
+    );
+    true
+}
+
+/// The sync calls in one thread's trace between [`BEFORE`] and [`AFTER`].
 fn syncs_between_markers(trace: &str) -> Vec<SyncCall> {
     let marker_line = |marker: &str| {
         trace
             .lines()
-            .position(|line| line.contains("write(") && line.contains(marker))
-            .unwrap_or_else(|| panic!("the child never printed {marker}; trace:\n{trace}"))
+            .position(|line| line.starts_with("write(") && line.contains(marker))
+            .unwrap_or_else(|| panic!("the thread never printed {marker}; trace:\n{trace}"))
     };
     let (start, end) = (marker_line(BEFORE), marker_line(AFTER));
-    let lines: Vec<&str> = trace.lines().collect();
-    let thread = lines[start].split_whitespace().next().unwrap_or_default();
-    lines[start + 1..end]
-        .iter()
-        .filter(|line| line.split_whitespace().next() == Some(thread))
-        .filter_map(|line| parse_sync(line))
+    trace
+        .lines()
+        .skip(start + 1)
+        .take(end.saturating_sub(start + 1))
+        .filter_map(parse_sync)
         .collect()
 }
 
-/// `1234 fsync(7</tmp/x/db>) = 0` → a [`SyncCall`]; `None` for other lines.
+/// `fsync(7</tmp/x/db>) = 0` → a [`SyncCall`]; `None` for other lines.
 fn parse_sync(line: &str) -> Option<SyncCall> {
-    let call = line.split_once(' ')?.1.trim_start();
-    let (syscall, rest) = call.split_once('(')?;
+    let (syscall, rest) = line.split_once('(')?;
     if !matches!(syscall, "fsync" | "fdatasync" | "sync_file_range") {
         return None;
     }
@@ -115,16 +144,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keeps_only_the_marking_thread_between_the_markers() {
+    fn keeps_only_the_calls_between_the_markers() {
         let trace = "\
-10 fsync(3</d/early>) = 0
-10 write(2</dev/pts/0>, \"AK-SYNC-TRACE-BEFORE\\n\", 21) = 21
-11 fsync(4</d/db>) = 0
-10 sync_file_range(4</d/db>, 0, 10, 7) = 0
-10 fdatasync(5</d/keys.db-wal>) = 0
-10 fsync(6</d/fails>) = -1 EIO (Input/output error)
-10 write(2</dev/pts/0>, \"AK-SYNC-TRACE-AFTER\\n\", 20) = 20
-10 fsync(3</d/late>) = 0
+fsync(3</d/early>) = 0
+write(2</dev/pts/0>, \"AK-SYNC-TRACE-BEFORE\\n\", 21) = 21
+sync_file_range(4</d/db>, 0, 10, 7) = 0
+fdatasync(5</d/keys.db-wal>) = 0
+fsync(6</d/fails>) = -1 EIO (Input/output error)
+write(2</dev/pts/0>, \"AK-SYNC-TRACE-AFTER\\n\", 20) = 20
+fsync(3</d/late>) = 0
 ";
         let calls = syncs_between_markers(trace);
         let summary: Vec<_> = calls
