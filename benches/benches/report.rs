@@ -1,4 +1,6 @@
-//! ak's benchmark report: every figure measured beside its baseline in the same run, as a ratio.
+//! ak's benchmark report: every figure measured beside its baseline in alternating batches of the
+//! same run, as the median of the per-pair ratios with their interquartile range (see the
+//! `ak_benches` crate docs for how a verdict is reached).
 //!
 //! `cargo bench -p ak-benches --bench report` runs the full suite (100k keys per store) and prints
 //! one table; `-- --quick` runs every scenario briefly on small stores (for CI: it proves the
@@ -9,13 +11,14 @@ use std::hint::black_box;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ak::{
-    AccessKey, AccessKeys, CacheOptions, CreateKey, ExchangeOptions, KeyRecord, KeySet, KeyStatus, KeyStore,
-    KeyTenant, RoleCatalog, SearchQuery, SessionClaims, SigningKey, SledKeyStore, SqliteKeyStore,
+    AccessKey, AccessKeys, AuthError, CacheOptions, CreateKey, ExchangeOptions, KeyRecord, KeySet, KeyStatus,
+    KeyStore, KeyTenant, MemoryKeyStore, RoleCatalog, SearchQuery, SessionClaims, SigningKey, SledKeyStore,
+    SqliteKeyStore,
 };
-use ak_benches::{Row, Target, Unit, interleaved, per_op_ns};
+use ak_benches::{Row, Target, alternating, per_op_ns};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::Signer;
@@ -36,8 +39,8 @@ struct Plan {
     small: usize,
     /// Real keys (created through `AccessKeys`) among the large store's keys.
     real: usize,
-    /// Batches per scenario (each figure is a median over these).
-    batches: usize,
+    /// Pairs of batches per row (each ratio is a median over these).
+    pairs: usize,
     /// Operations per batch of a fast (microsecond) scenario.
     fast: u32,
     /// Keys per batch of the cold exchange.
@@ -54,7 +57,7 @@ impl Plan {
                 big: 2_000,
                 small: 1_000,
                 real: 160,
-                batches: 5,
+                pairs: 5,
                 fast: 20,
                 cold: 10,
                 slow: 2,
@@ -65,7 +68,7 @@ impl Plan {
                 big: 100_000,
                 small: 10_000,
                 real: 1_400,
-                batches: 41,
+                pairs: 41,
                 fast: 400,
                 cold: 25,
                 slow: 4,
@@ -306,22 +309,22 @@ fn exchange_rows(plan: Plan, backend: &mut Backend, rows: &mut Vec<Row>) {
                 )));
             })
         };
-        let medians = interleaved(plan.batches, &mut [&mut exchange, &mut sign, &mut jwt]);
-        rows.push(Row::timed(
+        let batches = alternating(plan.pairs, &mut [&mut exchange, &mut sign, &mut jwt]);
+        rows.push(Row::paired(
             format!("exchange, warm, {name}, {label} keys"),
-            medians[0],
-            ("ed25519-dalek sign", medians[1]),
+            &batches[0],
+            ("ed25519-dalek sign", &batches[1]),
             Target::RatioAtMost(1.35),
         ));
-        rows.push(Row::timed(
+        rows.push(Row::paired(
             format!("exchange, warm, {name}, {label} keys"),
-            medians[0],
-            ("jsonwebtoken 11 encode", medians[2]),
+            &batches[0],
+            ("jsonwebtoken 11 encode", &batches[2]),
             Target::RatioAtMost(0.75),
         ));
 
         let mut cold_keys: Vec<String> = Vec::new();
-        for _ in 0..plan.batches * usize::try_from(plan.cold).unwrap_or(0) {
+        for _ in 0..plan.pairs * usize::try_from(plan.cold).unwrap_or(0) {
             cold_keys.push(backend.cold_key().to_owned());
         }
         let keys = &backend.keys;
@@ -343,19 +346,19 @@ fn exchange_rows(plan: Plan, backend: &mut Backend, rows: &mut Vec<Row>) {
                 black_box(dalek.sign(black_box(&signing_input)));
             })
         };
-        let medians = interleaved(plan.batches, &mut [&mut cold, &mut sign]);
-        rows.push(Row::timed(
+        let batches = alternating(plan.pairs, &mut [&mut cold, &mut sign]);
+        rows.push(Row::paired(
             format!("exchange, cold (first use), {name}, {label} keys"),
-            medians[0],
-            ("ed25519-dalek sign", medians[1]),
+            &batches[0],
+            ("ed25519-dalek sign", &batches[1]),
             Target::RatioAtMost(2.5),
         ));
     } else {
-        let medians = interleaved(plan.batches, &mut [&mut exchange, &mut sign]);
-        rows.push(Row::timed(
+        let batches = alternating(plan.pairs, &mut [&mut exchange, &mut sign]);
+        rows.push(Row::paired(
             format!("exchange, warm, {name}, {label} keys"),
-            medians[0],
-            ("ed25519-dalek sign", medians[1]),
+            &batches[0],
+            ("ed25519-dalek sign", &batches[1]),
             Target::RatioAtMost(1.3),
         ));
     }
@@ -400,17 +403,17 @@ fn verify_rows(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
             )));
         })
     };
-    let medians = interleaved(plan.batches, &mut [&mut verify, &mut strict, &mut jwt]);
-    rows.push(Row::timed(
+    let batches = alternating(plan.pairs, &mut [&mut verify, &mut strict, &mut jwt]);
+    rows.push(Row::paired(
         "verify a fresh token",
-        medians[0],
-        ("ed25519-dalek verify_strict", medians[1]),
+        &batches[0],
+        ("ed25519-dalek verify_strict", &batches[1]),
         Target::RatioAtMost(1.10),
     ));
-    rows.push(Row::timed(
+    rows.push(Row::paired(
         "verify a fresh token",
-        medians[0],
-        ("jsonwebtoken 11 decode", medians[2]),
+        &batches[0],
+        ("jsonwebtoken 11 decode", &batches[2]),
         Target::RatioAtMost(1.0),
     ));
 
@@ -421,12 +424,70 @@ fn verify_rows(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
             drop(black_box(cached.validate_session(black_box(&token))))
         })
     };
-    let medians = interleaved(plan.batches, &mut [&mut hit, &mut strict]);
-    rows.push(Row::timed(
+    let batches = alternating(plan.pairs, &mut [&mut hit, &mut strict]);
+    rows.push(Row::paired(
         "verify a token already verified (cache)",
-        medians[0],
-        ("ed25519-dalek verify_strict", medians[1]),
+        &batches[0],
+        ("ed25519-dalek verify_strict", &batches[1]),
         Target::RatioAtMost(0.10),
+    ));
+}
+
+/// Issue 12, finding 5: a failing authentication must cost the same whichever way it fails, so
+/// its timing tells an attacker nothing about which ids exist or which keys are mid-rotation.
+/// Against one store: an unknown id, a wrong secret for an existing key, and a wrong secret for a
+/// key whose previous secret is in its rotation grace period, each beside the unknown id.
+fn failing_auth_rows(plan: Plan, store: &str, keys: &AccessKeys, rows: &mut Vec<Row>) {
+    let create = |name: &str| keys.create(CreateKey::named(name)).expect("create");
+    // A well-formed key (right format and checksum) whose id is no longer in the store.
+    let deleted = create("bench auth: deleted");
+    let unknown_id = deleted.cleartext.expose_secret().to_owned();
+    keys.delete(&deleted.key.id).expect("delete");
+    // An existing key's first secret, after a rotation without grace: a wrong secret.
+    let rotated = create("bench auth: rotated");
+    let wrong_secret = rotated.cleartext.expose_secret().to_owned();
+    keys.rotate(&rotated.key.id, Duration::ZERO).expect("rotate");
+    // Rotated twice with grace: the second secret is in its grace period, the first is wrong.
+    let graced = create("bench auth: in grace");
+    let wrong_in_grace = graced.cleartext.expose_secret().to_owned();
+    let grace = Duration::from_secs(24 * 3600);
+    keys.rotate(&graced.key.id, grace).expect("rotate");
+    keys.rotate(&graced.key.id, grace).expect("rotate");
+
+    let manager = keys.manager();
+    let record = |id: &str| manager.store().get(id).expect("get").expect("stored");
+    assert!(manager.store().get(&deleted.key.id).expect("get").is_none());
+    assert!(record(&rotated.key.id).previous_secret.is_none());
+    assert!(record(&graced.key.id).previous_secret.is_some());
+    for presented in [&unknown_id, &wrong_secret, &wrong_in_grace] {
+        assert!(matches!(
+            manager.authenticate(presented, None),
+            Err(AuthError::InvalidKey)
+        ));
+    }
+
+    let iterations = (plan.fast / 4).max(2);
+    let fail = |presented: &str| {
+        per_op_ns(iterations, || {
+            drop(black_box(manager.authenticate(black_box(presented), None)));
+        })
+    };
+    let mut unknown = || fail(&unknown_id);
+    let mut wrong = || fail(&wrong_secret);
+    let mut in_grace = || fail(&wrong_in_grace);
+    let batches = alternating(plan.pairs, &mut [&mut unknown, &mut wrong, &mut in_grace]);
+    let equal = Target::RatioWithin(1.0 / 1.1, 1.1);
+    rows.push(Row::paired(
+        format!("failing authenticate, wrong secret, {store}"),
+        &batches[1],
+        ("unknown id", &batches[0]),
+        equal,
+    ));
+    rows.push(Row::paired(
+        format!("failing authenticate, wrong secret, key in rotation grace, {store}"),
+        &batches[2],
+        ("unknown id", &batches[0]),
+        equal,
     ));
 }
 
@@ -509,11 +570,11 @@ fn load_row(plan: Plan, backend: &Backend, baseline: &str, rows: &mut Vec<Row>, 
             bare(black_box(next_bare.next().map_or("", String::as_str)));
         })
     };
-    let medians = interleaved(plan.batches, &mut [&mut load, &mut bare]);
-    rows.push(Row::timed(
+    let batches = alternating(plan.pairs, &mut [&mut load, &mut bare]);
+    rows.push(Row::paired(
         format!("load by id, {}, {} keys", backend.name, Plan::label(plan.big)),
-        medians[0],
-        (baseline, medians[1]),
+        &batches[0],
+        (baseline, &batches[1]),
         Target::RatioAtMost(2.0),
     ));
 }
@@ -534,17 +595,17 @@ fn search_rows(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
     let small = &backend.small;
     let mut at_big = || per_op_ns(iterations, || drop(black_box(big.search(black_box(&query)))));
     let mut at_small = || per_op_ns(iterations, || drop(black_box(small.search(black_box(&query)))));
-    let medians = interleaved(plan.batches, &mut [&mut at_big, &mut at_small]);
-    rows.push(Row::timed(
+    let batches = alternating(plan.pairs, &mut [&mut at_big, &mut at_small]);
+    rows.push(Row::paired(
         format!(
             "search by tenant, {SEARCH_HITS} hits, {}, {} keys",
             backend.name,
             Plan::label(plan.big)
         ),
-        medians[0],
+        &batches[0],
         (
             format!("same search at {} keys", Plan::label(plan.small)).as_str(),
-            medians[1],
+            &batches[1],
         ),
         Target::RatioAtMost(1.3),
     ));
@@ -574,14 +635,14 @@ fn throughput_row(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
     };
     let mut two = || run(2);
     let mut one = || run(1);
-    let medians = interleaved(plan.batches, &mut [&mut two, &mut one]);
-    rows.push(Row::timed(
+    let batches = alternating(plan.pairs, &mut [&mut two, &mut one]);
+    rows.push(Row::paired(
         format!(
             "exchange throughput, 2 threads (time per exchange), {}",
             backend.name
         ),
-        medians[0],
-        ("1 thread", medians[1]),
+        &batches[0],
+        ("1 thread", &batches[1]),
         Target::SpeedupAtLeast(1.7),
     ));
 }
@@ -607,11 +668,11 @@ fn write_rows(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row>) {
             drop(black_box(keys.create(request).expect("create")));
         })
     };
-    let medians = interleaved(plan.batches, &mut [&mut create, &mut fsync]);
-    rows.push(Row::timed(
+    let batches = alternating(plan.pairs, &mut [&mut create, &mut fsync]);
+    rows.push(Row::paired(
         format!("create one key (durable), {}", backend.name),
-        medians[0],
-        ("fdatasync of 4 KiB", medians[1]),
+        &batches[0],
+        ("fdatasync of 4 KiB", &batches[1]),
         Target::Report,
     ));
 
@@ -624,11 +685,11 @@ fn write_rows(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row>) {
         elapsed
     };
     let mut fsync = || per_op_ns(1, fsync_4k);
-    let medians = interleaved(plan.batches, &mut [&mut deactivate, &mut fsync]);
-    rows.push(Row::timed(
+    let batches = alternating(plan.pairs, &mut [&mut deactivate, &mut fsync]);
+    rows.push(Row::paired(
         format!("batch deactivate of 100 keys, {}", backend.name),
-        medians[0],
-        ("fdatasync of 4 KiB", medians[1]),
+        &batches[0],
+        ("fdatasync of 4 KiB", &batches[1]),
         Target::Report,
     ));
 }
@@ -637,17 +698,15 @@ fn write_rows(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row>) {
 /// blocks, with the apparent (file length) figure in the scenario name.
 fn size_row(plan: Plan, name: &str, (apparent, allocated): (u64, u64)) -> Row {
     let keys = plan.big as f64;
-    Row {
-        scenario: format!(
+    Row::size(
+        format!(
             "on-disk size per key, {name}, {} keys (apparent {:.0} B)",
             Plan::label(plan.big),
             apparent as f64 / keys
         ),
-        median: allocated as f64 / keys,
-        baseline: None,
-        target: Target::BytesAtMost(2048.0),
-        unit: Unit::Bytes,
-    }
+        allocated as f64 / keys,
+        Target::BytesAtMost(2048.0),
+    )
 }
 
 fn main() {
@@ -673,6 +732,7 @@ fn main() {
     load_rows_sqlite(plan, &sqlite, root.path(), &mut rows);
     search_rows(plan, &sqlite, &mut rows);
     throughput_row(plan, &sqlite, &mut rows);
+    failing_auth_rows(plan, "SQLite", &sqlite.keys, &mut rows);
     write_rows(plan, &sqlite, root.path(), &mut rows);
     eprintln!("SQLite done at {:.0} s", started.elapsed().as_secs_f64());
 
@@ -682,6 +742,13 @@ fn main() {
     exchange_rows(plan, &mut sled, &mut rows);
     load_rows_sled(plan, &sled, root.path(), &mut rows);
     search_rows(plan, &sled, &mut rows);
+    failing_auth_rows(plan, "sled", &sled.keys, &mut rows);
+    failing_auth_rows(
+        plan,
+        "memory store",
+        &service(Arc::new(MemoryKeyStore::new()), false),
+        &mut rows,
+    );
     rows.push(size_row(plan, "SQLite", sqlite_size));
     rows.push(size_row(plan, "sled", dir_size(&sled.store_dir)));
     write_rows(plan, &sled, root.path(), &mut rows);
@@ -689,10 +756,11 @@ fn main() {
 
     println!("{}", ak_benches::table(&rows));
     println!(
-        "{} mode, {} keys per large store, {} batches per figure; medians per operation; total {:.0} s",
+        "{} mode, {} keys per large store, {} pairs of batches per row; figures are medians per \
+         operation, ratios the median of the per-pair ratios; total {:.0} s",
         if plan.quick { "quick" } else { "full" },
         plan.big,
-        plan.batches,
+        plan.pairs,
         started.elapsed().as_secs_f64()
     );
     if plan.quick {
