@@ -18,7 +18,7 @@ use ak::{
     KeyStore, KeyTenant, MemoryKeyStore, RoleCatalog, SearchQuery, SessionClaims, SigningKey, SledKeyStore,
     SqliteKeyStore,
 };
-use ak_benches::{Row, Target, alternating, per_op_ns};
+use ak_benches::{Row, Schedule, Target, alternating, per_op_ns};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::Signer;
@@ -39,8 +39,9 @@ struct Plan {
     small: usize,
     /// Real keys (created through `AccessKeys`) among the large store's keys.
     real: usize,
-    /// Pairs of batches per row (each ratio is a median over these).
-    pairs: usize,
+    /// Pairs of batches per row (each ratio is a median over the pairs), and sub-batches per side
+    /// in a pair.
+    schedule: Schedule,
     /// Operations per batch of a fast (microsecond) scenario.
     fast: u32,
     /// Keys per batch of the cold exchange.
@@ -57,7 +58,7 @@ impl Plan {
                 big: 2_000,
                 small: 1_000,
                 real: 160,
-                pairs: 5,
+                schedule: Schedule { pairs: 5, repeats: 2 },
                 fast: 20,
                 cold: 10,
                 slow: 2,
@@ -67,8 +68,11 @@ impl Plan {
                 quick: false,
                 big: 100_000,
                 small: 10_000,
-                real: 1_400,
-                pairs: 41,
+                real: 4_000,
+                schedule: Schedule {
+                    pairs: 51,
+                    repeats: 3,
+                },
                 fast: 400,
                 cold: 25,
                 slow: 4,
@@ -309,7 +313,7 @@ fn exchange_rows(plan: Plan, backend: &mut Backend, rows: &mut Vec<Row>) {
                 )));
             })
         };
-        let batches = alternating(plan.pairs, &mut [&mut exchange, &mut sign, &mut jwt]);
+        let batches = alternating(plan.schedule, &mut [&mut exchange, &mut sign, &mut jwt]);
         rows.push(Row::paired(
             format!("exchange, warm, {name}, {label} keys"),
             &batches[0],
@@ -324,7 +328,7 @@ fn exchange_rows(plan: Plan, backend: &mut Backend, rows: &mut Vec<Row>) {
         ));
 
         let mut cold_keys: Vec<String> = Vec::new();
-        for _ in 0..plan.pairs * usize::try_from(plan.cold).unwrap_or(0) {
+        for _ in 0..plan.schedule.pairs * plan.schedule.repeats * usize::try_from(plan.cold).unwrap_or(0) {
             cold_keys.push(backend.cold_key().to_owned());
         }
         let keys = &backend.keys;
@@ -342,11 +346,11 @@ fn exchange_rows(plan: Plan, backend: &mut Backend, rows: &mut Vec<Row>) {
             start.elapsed().as_nanos() as f64 / batch.len().max(1) as f64
         };
         let mut sign = || {
-            per_op_ns(plan.cold, || {
+            per_op_ns(plan.cold * 2, || {
                 black_box(dalek.sign(black_box(&signing_input)));
             })
         };
-        let batches = alternating(plan.pairs, &mut [&mut cold, &mut sign]);
+        let batches = alternating(plan.schedule, &mut [&mut cold, &mut sign]);
         rows.push(Row::paired(
             format!("exchange, cold (first use), {name}, {label} keys"),
             &batches[0],
@@ -354,7 +358,7 @@ fn exchange_rows(plan: Plan, backend: &mut Backend, rows: &mut Vec<Row>) {
             Target::RatioAtMost(2.5),
         ));
     } else {
-        let batches = alternating(plan.pairs, &mut [&mut exchange, &mut sign]);
+        let batches = alternating(plan.schedule, &mut [&mut exchange, &mut sign]);
         rows.push(Row::paired(
             format!("exchange, warm, {name}, {label} keys"),
             &batches[0],
@@ -403,7 +407,7 @@ fn verify_rows(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
             )));
         })
     };
-    let batches = alternating(plan.pairs, &mut [&mut verify, &mut strict, &mut jwt]);
+    let batches = alternating(plan.schedule, &mut [&mut verify, &mut strict, &mut jwt]);
     rows.push(Row::paired(
         "verify a fresh token",
         &batches[0],
@@ -420,11 +424,11 @@ fn verify_rows(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
     let cached = &backend.cached;
     assert!(cached.validate_session(&token).is_ok());
     let mut hit = || {
-        per_op_ns(plan.fast * 10, || {
+        per_op_ns(plan.fast * 25, || {
             drop(black_box(cached.validate_session(black_box(&token))))
         })
     };
-    let batches = alternating(plan.pairs, &mut [&mut hit, &mut strict]);
+    let batches = alternating(plan.schedule, &mut [&mut hit, &mut strict]);
     rows.push(Row::paired(
         "verify a token already verified (cache)",
         &batches[0],
@@ -475,7 +479,7 @@ fn failing_auth_rows(plan: Plan, store: &str, keys: &AccessKeys, rows: &mut Vec<
     let mut unknown = || fail(&unknown_id);
     let mut wrong = || fail(&wrong_secret);
     let mut in_grace = || fail(&wrong_in_grace);
-    let batches = alternating(plan.pairs, &mut [&mut unknown, &mut wrong, &mut in_grace]);
+    let batches = alternating(plan.schedule, &mut [&mut unknown, &mut wrong, &mut in_grace]);
     let equal = Target::RatioWithin(1.0 / 1.1, 1.1);
     rows.push(Row::paired(
         format!("failing authenticate, wrong secret, {store}"),
@@ -570,7 +574,7 @@ fn load_row(plan: Plan, backend: &Backend, baseline: &str, rows: &mut Vec<Row>, 
             bare(black_box(next_bare.next().map_or("", String::as_str)));
         })
     };
-    let batches = alternating(plan.pairs, &mut [&mut load, &mut bare]);
+    let batches = alternating(plan.schedule, &mut [&mut load, &mut bare]);
     rows.push(Row::paired(
         format!("load by id, {}, {} keys", backend.name, Plan::label(plan.big)),
         &batches[0],
@@ -595,7 +599,7 @@ fn search_rows(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
     let small = &backend.small;
     let mut at_big = || per_op_ns(iterations, || drop(black_box(big.search(black_box(&query)))));
     let mut at_small = || per_op_ns(iterations, || drop(black_box(small.search(black_box(&query)))));
-    let batches = alternating(plan.pairs, &mut [&mut at_big, &mut at_small]);
+    let batches = alternating(plan.schedule, &mut [&mut at_big, &mut at_small]);
     rows.push(Row::paired(
         format!(
             "search by tenant, {SEARCH_HITS} hits, {}, {} keys",
@@ -635,7 +639,7 @@ fn throughput_row(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
     };
     let mut two = || run(2);
     let mut one = || run(1);
-    let batches = alternating(plan.pairs, &mut [&mut two, &mut one]);
+    let batches = alternating(plan.schedule, &mut [&mut two, &mut one]);
     rows.push(Row::paired(
         format!(
             "exchange throughput, 2 threads (time per exchange), {}",
@@ -668,7 +672,7 @@ fn write_rows(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row>) {
             drop(black_box(keys.create(request).expect("create")));
         })
     };
-    let batches = alternating(plan.pairs, &mut [&mut create, &mut fsync]);
+    let batches = alternating(plan.schedule, &mut [&mut create, &mut fsync]);
     rows.push(Row::paired(
         format!("create one key (durable), {}", backend.name),
         &batches[0],
@@ -685,7 +689,7 @@ fn write_rows(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row>) {
         elapsed
     };
     let mut fsync = || per_op_ns(1, fsync_4k);
-    let batches = alternating(plan.pairs, &mut [&mut deactivate, &mut fsync]);
+    let batches = alternating(plan.schedule, &mut [&mut deactivate, &mut fsync]);
     rows.push(Row::paired(
         format!("batch deactivate of 100 keys, {}", backend.name),
         &batches[0],
@@ -756,11 +760,13 @@ fn main() {
 
     println!("{}", ak_benches::table(&rows));
     println!(
-        "{} mode, {} keys per large store, {} pairs of batches per row; figures are medians per \
-         operation, ratios the median of the per-pair ratios; total {:.0} s",
+        "{} mode, {} keys per large store, {} pairs of batches per row (each side's batch the fastest \
+         of {} sub-batches); figures are medians per operation, ratios the median of the per-pair \
+         ratios; total {:.0} s",
         if plan.quick { "quick" } else { "full" },
         plan.big,
-        plan.pairs,
+        plan.schedule.pairs,
+        plan.schedule.repeats,
         started.elapsed().as_secs_f64()
     );
     if plan.quick {

@@ -5,9 +5,9 @@
 //!
 //! Every timed row of the report compares a figure with a baseline from the same run (raw
 //! ed25519-dalek, jsonwebtoken, a bare database lookup, one thread against two). The two are
-//! measured in alternating batches ([`alternating`]): a *pair* is one batch of each, back to back,
-//! and the ratio is computed per pair, so a noise burst that slows both batches of a pair leaves
-//! its ratio alone. A row reports the median of its per-pair ratios and their interquartile range
+//! measured in alternating batches ([`alternating`]): a *pair* is one batch of each, taken in the
+//! same moments (each side's batch the fastest of a few interleaved sub-batches), and the ratio is
+//! computed per pair, so a noise burst that slows both sides of a pair leaves its ratio alone. A row reports the median of its per-pair ratios and their interquartile range
 //! (IQR: the middle half of the ratios), and gets one of three verdicts ([`judge`]):
 //!
 //! * **pass**: the whole IQR meets the target (so does the median);
@@ -15,11 +15,12 @@
 //! * **noisy**: the target lies inside the IQR; the pairs disagree too much to tell.
 //!
 //! ```
-//! use ak_benches::{Row, Target, Verdict, alternating};
+//! use ak_benches::{Row, Schedule, Target, Verdict, alternating};
 //!
 //! let mut figure = || 130.0; // nanoseconds per operation of one batch
 //! let mut baseline = || 100.0;
-//! let batches = alternating(5, &mut [&mut figure, &mut baseline]);
+//! let schedule = Schedule { pairs: 5, repeats: 3 };
+//! let batches = alternating(schedule, &mut [&mut figure, &mut baseline]);
 //! let row = Row::paired("exchange", &batches[0], ("sign", &batches[1]), Target::RatioAtMost(1.35));
 //! assert_eq!(row.verdict(), Verdict::Pass);
 //! ```
@@ -32,7 +33,7 @@ mod row;
 mod stats;
 mod table;
 
-pub use measure::{alternating, per_op_ns};
+pub use measure::{Schedule, alternating, per_op_ns};
 pub use row::{Baseline, Row, Target, Unit, Verdict, judge};
 pub use stats::{Spread, median, quantile};
 pub use table::{format_value, table};
