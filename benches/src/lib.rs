@@ -25,9 +25,16 @@
 //! assert_eq!(row.verdict(), Verdict::Pass);
 //! ```
 //!
+//! # Instruction counts
+//!
+//! [`icount`] reads and writes the committed baseline of callgrind instruction counts and compares
+//! a run with it (a hot path may grow by at most [`icount::MAX_GROWTH_PERCENT`]).
+//!
 //! Run the report with `cargo bench -p ak-benches --bench report` (add `-- --quick` for a short
-//! run that only proves every scenario still builds and runs).
+//! run that only proves every scenario still builds and runs) and the instruction-count check with
+//! `cargo bench -p ak-benches --bench icount`.
 
+pub mod icount;
 mod measure;
 mod row;
 mod stats;
