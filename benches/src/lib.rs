@@ -36,11 +36,13 @@
 
 pub mod icount;
 mod measure;
+mod measurement;
 mod row;
 mod stats;
 mod table;
 
 pub use measure::{Schedule, alternating, per_op_ns};
+pub use measurement::Measurement;
 pub use row::{Baseline, Row, Target, Unit, Verdict, judge};
 pub use stats::{Spread, median, quantile};
 pub use table::{format_value, table};

@@ -32,8 +32,8 @@ fn cells(row: &Row) -> [String; 8] {
     };
     let (ratio, spread) = match row.spread() {
         Some(spread) => (
-            format!("{:.3}x", spread.median),
-            format!("{:.3} - {:.3}", spread.q1, spread.q3),
+            format!("{:.4}x", spread.median),
+            format!("{:.4} - {:.4}", spread.q1, spread.q3),
         ),
         None => ("-".to_owned(), "-".to_owned()),
     };
@@ -111,8 +111,8 @@ mod tests {
             Row::size("size", 900.0, Target::BytesAtMost(2048.0)),
         ];
         let text = table(&rows);
-        assert!(text.contains("| 1.300x "), "{text}");
-        assert!(text.contains("1.250 - 1.350"), "{text}");
+        assert!(text.contains("| 1.3000x "), "{text}");
+        assert!(text.contains("1.2500 - 1.3500"), "{text}");
         assert!(text.contains("| pass "), "{text}");
         assert!(text.contains("900 B"), "{text}");
         assert!(text.contains("2 pass, 0 FAIL, 0 noisy"), "{text}");
