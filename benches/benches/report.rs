@@ -5,6 +5,11 @@
 //! `cargo bench -p ak-benches --bench report` runs the full suite (100k keys per store) and prints
 //! one table; `-- --quick` runs every scenario briefly on small stores (for CI: it proves the
 //! benches build and run; a timing never fails it). Stores live in a temporary directory on disk.
+//!
+//! The process that `cargo bench` starts builds the stores and closes them, then starts itself
+//! again as `--replicate <dir> <index>` several times; each of those opens the stores, measures
+//! every paired row and prints its batches, and the first process pools them into one table, so
+//! that the spread includes what changes from one process to the next.
 
 use std::fs::File;
 use std::hint::black_box;
