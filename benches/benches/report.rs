@@ -1,21 +1,30 @@
-//! ak's benchmark report: every figure measured beside its baseline in the same run, as a ratio.
+//! ak's benchmark report: every figure measured beside its baseline in alternating batches of the
+//! same run, as the median of the per-pair ratios with their interquartile range (see the
+//! `ak_benches` crate docs for how a verdict is reached).
 //!
 //! `cargo bench -p ak-benches --bench report` runs the full suite (100k keys per store) and prints
 //! one table; `-- --quick` runs every scenario briefly on small stores (for CI: it proves the
 //! benches build and run; a timing never fails it). Stores live in a temporary directory on disk.
+//!
+//! The process that `cargo bench` starts builds the stores and closes them, then starts itself
+//! again as `--replicate <dir> <index>` several times; each of those opens the stores, measures
+//! every paired row and prints its batches, and the first process pools them into one table, so
+//! that the spread includes what changes from one process to the next.
 
 use std::fs::File;
 use std::hint::black_box;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ak::{
-    AccessKey, AccessKeys, CacheOptions, CreateKey, ExchangeOptions, KeyRecord, KeySet, KeyStatus, KeyStore,
-    KeyTenant, RoleCatalog, SearchQuery, SessionClaims, SigningKey, SledKeyStore, SqliteKeyStore,
+    AccessKey, AccessKeys, AuthError, CacheOptions, CreateKey, ExchangeOptions, KeyRecord, KeySet, KeyStatus,
+    KeyStore, KeyTenant, MemoryKeyStore, RoleCatalog, SearchQuery, SessionClaims, SigningKey, SledKeyStore,
+    SqliteKeyStore,
 };
-use ak_benches::{Row, Target, Unit, interleaved, per_op_ns};
+use ak_benches::{Measurement, Row, Schedule, Target, alternating, per_op_ns};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::Signer;
@@ -36,8 +45,10 @@ struct Plan {
     small: usize,
     /// Real keys (created through `AccessKeys`) among the large store's keys.
     real: usize,
-    /// Batches per scenario (each figure is a median over these).
-    batches: usize,
+    /// Child processes that measure every row, each with `schedule`; their pairs are pooled.
+    replicates: usize,
+    /// Pairs of batches per row and process, and sub-batches per side in a pair.
+    schedule: Schedule,
     /// Operations per batch of a fast (microsecond) scenario.
     fast: u32,
     /// Keys per batch of the cold exchange.
@@ -54,7 +65,8 @@ impl Plan {
                 big: 2_000,
                 small: 1_000,
                 real: 160,
-                batches: 5,
+                replicates: 2,
+                schedule: Schedule { pairs: 3, repeats: 2 },
                 fast: 20,
                 cold: 10,
                 slow: 2,
@@ -64,13 +76,19 @@ impl Plan {
                 quick: false,
                 big: 100_000,
                 small: 10_000,
-                real: 1_400,
-                batches: 41,
+                real: 8_200,
+                replicates: 6,
+                schedule: Schedule { pairs: 9, repeats: 3 },
                 fast: 400,
-                cold: 25,
+                cold: 50,
                 slow: 4,
             }
         }
+    }
+
+    /// Cold keys one process uses up.
+    fn cold_keys(self) -> usize {
+        self.schedule.pairs * self.schedule.repeats * usize::try_from(self.cold).unwrap_or(0)
     }
 
     fn label(count: usize) -> String {
@@ -191,61 +209,93 @@ fn dir_size(path: &Path) -> (u64, u64) {
         })
 }
 
-/// One backend's stores and services.
+/// How to open a backend's store in a directory.
+type Open = fn(&Path) -> Arc<dyn KeyStore>;
+
+fn open_sqlite(dir: &Path) -> Arc<dyn KeyStore> {
+    Arc::new(SqliteKeyStore::open(dir.join("keys.db")).expect("open SQLite store"))
+}
+
+fn open_sled(dir: &Path) -> Arc<dyn KeyStore> {
+    Arc::new(SledKeyStore::open(dir.join("sled")).expect("open sled store"))
+}
+
+/// Where a backend's large store and the cleartexts of its real keys live.
+fn store_dir(root: &Path, name: &str) -> PathBuf {
+    root.join(format!("{name}-big"))
+}
+
+fn real_keys_file(root: &Path, name: &str) -> PathBuf {
+    root.join(format!("{name}-real-keys.txt"))
+}
+
+/// Creates a backend's large and small stores under `root` (in the parent process), writes the
+/// cleartexts of its real keys beside them for the child processes, and closes the stores.
+fn create_stores(name: &str, plan: Plan, root: &Path, open: Open) {
+    eprintln!(
+        "{name}: creating {} real keys and {} bulk records",
+        plan.real,
+        plan.big - plan.real
+    );
+    let dir = store_dir(root, name);
+    std::fs::create_dir_all(&dir).expect("store dir");
+    let store = open(&dir);
+    let keys = service(Arc::clone(&store), false);
+    let start = Instant::now();
+    let real: Vec<String> = (0..plan.real)
+        .map(|index| {
+            let request = CreateKey {
+                role_names: vec!["deployer".into()],
+                custom_claims: object(json!({"plan": "gold", "region": "eu-west-1"})),
+                ..CreateKey::named(format!("real key {index}"))
+            };
+            keys.create(request)
+                .expect("create")
+                .cleartext
+                .expose_secret()
+                .to_owned()
+        })
+        .collect();
+    eprintln!(
+        "  created {} keys in {:.1} s",
+        plan.real,
+        start.elapsed().as_secs_f64()
+    );
+    populate(&store, 0..plan.big - plan.real);
+    let small_dir = root.join(format!("{name}-small"));
+    std::fs::create_dir_all(&small_dir).expect("store dir");
+    populate(&open(&small_dir), 0..plan.small);
+    // Bench keys in a private temporary directory, read back by the children.
+    std::fs::write(real_keys_file(root, name), real.join("\n")).expect("real keys file");
+}
+
+/// One backend's stores and services, in a child process.
 struct Backend {
     name: &'static str,
     keys: AccessKeys,
     cached: AccessKeys,
     small: AccessKeys,
-    store_dir: PathBuf,
     real: Vec<String>,
     next_cold: usize,
 }
 
 impl Backend {
-    fn build(name: &'static str, plan: Plan, root: &Path, open: impl Fn(&Path) -> Arc<dyn KeyStore>) -> Self {
-        eprintln!(
-            "{name}: creating {} real keys and {} bulk records",
-            plan.real,
-            plan.big - plan.real
-        );
-        let store_dir = root.join(format!("{name}-big"));
-        std::fs::create_dir_all(&store_dir).expect("store dir");
-        let store = open(&store_dir);
-        let keys = service(Arc::clone(&store), false);
-        let start = Instant::now();
-        let real: Vec<String> = (0..plan.real)
-            .map(|index| {
-                let request = CreateKey {
-                    role_names: vec!["deployer".into()],
-                    custom_claims: object(json!({"plan": "gold", "region": "eu-west-1"})),
-                    ..CreateKey::named(format!("real key {index}"))
-                };
-                keys.create(request)
-                    .expect("create")
-                    .cleartext
-                    .expose_secret()
-                    .to_owned()
-            })
+    /// Opens the stores [`create_stores`] made; `replicate` picks which cold keys this process
+    /// uses, so that no two processes exchange the same key first.
+    fn open(name: &'static str, plan: Plan, root: &Path, open: Open, replicate: usize) -> Self {
+        let store = open(&store_dir(root, name));
+        let real: Vec<String> = std::fs::read_to_string(real_keys_file(root, name))
+            .expect("real keys file")
+            .lines()
+            .map(str::to_owned)
             .collect();
-        eprintln!(
-            "  created {} keys in {:.1} s",
-            plan.real,
-            start.elapsed().as_secs_f64()
-        );
-        populate(&store, 0..plan.big - plan.real);
-        let small_dir = root.join(format!("{name}-small"));
-        std::fs::create_dir_all(&small_dir).expect("store dir");
-        let small_store = open(&small_dir);
-        populate(&small_store, 0..plan.small);
         Self {
             name,
-            cached: service(Arc::clone(&store), true),
-            small: service(small_store, false),
-            keys,
-            store_dir,
+            keys: service(Arc::clone(&store), false),
+            cached: service(store, true),
+            small: service(open(&root.join(format!("{name}-small"))), false),
             real,
-            next_cold: 0,
+            next_cold: replicate * plan.cold_keys(),
         }
     }
 
@@ -273,7 +323,7 @@ fn sample_token(keys: &AccessKeys, presented: &str) -> (String, Vec<u8>, Session
     (token, signing_input, claims)
 }
 
-fn exchange_rows(plan: Plan, backend: &mut Backend, rows: &mut Vec<Row>) {
+fn exchange_rows(plan: Plan, backend: &mut Backend, rows: &mut Vec<Measurement>) {
     let dalek = ed25519_dalek::SigningKey::from_bytes(&SEED);
     let options = ExchangeOptions::default();
     let warm = backend.real[0].clone();
@@ -306,22 +356,22 @@ fn exchange_rows(plan: Plan, backend: &mut Backend, rows: &mut Vec<Row>) {
                 )));
             })
         };
-        let medians = interleaved(plan.batches, &mut [&mut exchange, &mut sign, &mut jwt]);
-        rows.push(Row::timed(
+        let batches = alternating(plan.schedule, &mut [&mut exchange, &mut sign, &mut jwt]);
+        rows.push(Measurement::new(
             format!("exchange, warm, {name}, {label} keys"),
-            medians[0],
-            ("ed25519-dalek sign", medians[1]),
+            &batches[0],
+            ("ed25519-dalek sign", &batches[1]),
             Target::RatioAtMost(1.35),
         ));
-        rows.push(Row::timed(
+        rows.push(Measurement::new(
             format!("exchange, warm, {name}, {label} keys"),
-            medians[0],
-            ("jsonwebtoken 11 encode", medians[2]),
+            &batches[0],
+            ("jsonwebtoken 11 encode", &batches[2]),
             Target::RatioAtMost(0.75),
         ));
 
         let mut cold_keys: Vec<String> = Vec::new();
-        for _ in 0..plan.batches * usize::try_from(plan.cold).unwrap_or(0) {
+        for _ in 0..plan.cold_keys() {
             cold_keys.push(backend.cold_key().to_owned());
         }
         let keys = &backend.keys;
@@ -343,25 +393,25 @@ fn exchange_rows(plan: Plan, backend: &mut Backend, rows: &mut Vec<Row>) {
                 black_box(dalek.sign(black_box(&signing_input)));
             })
         };
-        let medians = interleaved(plan.batches, &mut [&mut cold, &mut sign]);
-        rows.push(Row::timed(
+        let batches = alternating(plan.schedule, &mut [&mut cold, &mut sign]);
+        rows.push(Measurement::new(
             format!("exchange, cold (first use), {name}, {label} keys"),
-            medians[0],
-            ("ed25519-dalek sign", medians[1]),
+            &batches[0],
+            ("ed25519-dalek sign", &batches[1]),
             Target::RatioAtMost(2.5),
         ));
     } else {
-        let medians = interleaved(plan.batches, &mut [&mut exchange, &mut sign]);
-        rows.push(Row::timed(
+        let batches = alternating(plan.schedule, &mut [&mut exchange, &mut sign]);
+        rows.push(Measurement::new(
             format!("exchange, warm, {name}, {label} keys"),
-            medians[0],
-            ("ed25519-dalek sign", medians[1]),
+            &batches[0],
+            ("ed25519-dalek sign", &batches[1]),
             Target::RatioAtMost(1.3),
         ));
     }
 }
 
-fn verify_rows(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
+fn verify_rows(plan: Plan, backend: &Backend, rows: &mut Vec<Measurement>) {
     let (token, signing_input, _) = sample_token(&backend.keys, &backend.real[0]);
     let signature_b64 = token.rsplit('.').next().unwrap_or_default();
     let signature = URL_SAFE_NO_PAD
@@ -400,33 +450,91 @@ fn verify_rows(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
             )));
         })
     };
-    let medians = interleaved(plan.batches, &mut [&mut verify, &mut strict, &mut jwt]);
-    rows.push(Row::timed(
+    let batches = alternating(plan.schedule, &mut [&mut verify, &mut strict, &mut jwt]);
+    rows.push(Measurement::new(
         "verify a fresh token",
-        medians[0],
-        ("ed25519-dalek verify_strict", medians[1]),
+        &batches[0],
+        ("ed25519-dalek verify_strict", &batches[1]),
         Target::RatioAtMost(1.10),
     ));
-    rows.push(Row::timed(
+    rows.push(Measurement::new(
         "verify a fresh token",
-        medians[0],
-        ("jsonwebtoken 11 decode", medians[2]),
+        &batches[0],
+        ("jsonwebtoken 11 decode", &batches[2]),
         Target::RatioAtMost(1.0),
     ));
 
     let cached = &backend.cached;
     assert!(cached.validate_session(&token).is_ok());
     let mut hit = || {
-        per_op_ns(plan.fast * 10, || {
+        per_op_ns(plan.fast * 25, || {
             drop(black_box(cached.validate_session(black_box(&token))))
         })
     };
-    let medians = interleaved(plan.batches, &mut [&mut hit, &mut strict]);
-    rows.push(Row::timed(
+    let batches = alternating(plan.schedule, &mut [&mut hit, &mut strict]);
+    rows.push(Measurement::new(
         "verify a token already verified (cache)",
-        medians[0],
-        ("ed25519-dalek verify_strict", medians[1]),
+        &batches[0],
+        ("ed25519-dalek verify_strict", &batches[1]),
         Target::RatioAtMost(0.10),
+    ));
+}
+
+/// Issue 12, finding 5: a failing authentication must cost the same whichever way it fails, so
+/// its timing tells an attacker nothing about which ids exist or which keys are mid-rotation.
+/// Against one store: an unknown id, a wrong secret for an existing key, and a wrong secret for a
+/// key whose previous secret is in its rotation grace period, each beside the unknown id.
+fn failing_auth_rows(plan: Plan, store: &str, keys: &AccessKeys, rows: &mut Vec<Measurement>) {
+    let create = |name: &str| keys.create(CreateKey::named(name)).expect("create");
+    // A well-formed key (right format and checksum) whose id is no longer in the store.
+    let deleted = create("bench auth: deleted");
+    let unknown_id = deleted.cleartext.expose_secret().to_owned();
+    keys.delete(&deleted.key.id).expect("delete");
+    // An existing key's first secret, after a rotation without grace: a wrong secret.
+    let rotated = create("bench auth: rotated");
+    let wrong_secret = rotated.cleartext.expose_secret().to_owned();
+    keys.rotate(&rotated.key.id, Duration::ZERO).expect("rotate");
+    // Rotated twice with grace: the second secret is in its grace period, the first is wrong.
+    let graced = create("bench auth: in grace");
+    let wrong_in_grace = graced.cleartext.expose_secret().to_owned();
+    let grace = Duration::from_secs(24 * 3600);
+    keys.rotate(&graced.key.id, grace).expect("rotate");
+    keys.rotate(&graced.key.id, grace).expect("rotate");
+
+    let manager = keys.manager();
+    let record = |id: &str| manager.store().get(id).expect("get").expect("stored");
+    assert!(manager.store().get(&deleted.key.id).expect("get").is_none());
+    assert!(record(&rotated.key.id).previous_secret.is_none());
+    assert!(record(&graced.key.id).previous_secret.is_some());
+    for presented in [&unknown_id, &wrong_secret, &wrong_in_grace] {
+        assert!(matches!(
+            manager.authenticate(presented, None),
+            Err(AuthError::InvalidKey)
+        ));
+    }
+
+    let iterations = (plan.fast / 4).max(2);
+    let fail = |presented: &str| {
+        per_op_ns(iterations, || {
+            drop(black_box(manager.authenticate(black_box(presented), None)));
+        })
+    };
+    let mut unknown = || fail(&unknown_id);
+    let mut wrong = || fail(&wrong_secret);
+    let mut in_grace = || fail(&wrong_in_grace);
+    let batches = alternating(plan.schedule, &mut [&mut unknown, &mut wrong, &mut in_grace]);
+    let equal = Target::RatioWithin(1.0 / 1.1, 1.1);
+    rows.push(Measurement::new(
+        format!("failing authenticate, wrong secret, {store}"),
+        &batches[1],
+        ("unknown id", &batches[0]),
+        equal,
+    ));
+    rows.push(Measurement::new(
+        format!("failing authenticate, wrong secret, key in rotation grace, {store}"),
+        &batches[2],
+        ("unknown id", &batches[0]),
+        equal,
     ));
 }
 
@@ -436,11 +544,9 @@ fn lookup_ids(plan: Plan) -> Vec<String> {
     (0..997).map(|step| bulk_id(step * 7919 % bulk)).collect()
 }
 
-fn load_rows_sqlite(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row>) {
-    // The baseline: a bare table of 400-byte blobs under the same ids, point SELECTs on a cached
-    // prepared statement.
-    let path = root.join("bare.sqlite");
-    let mut conn = rusqlite::Connection::open(&path).expect("bare sqlite");
+/// The baseline of the SQLite load row: a bare table of 400-byte blobs under the same ids.
+fn create_bare_sqlite(plan: Plan, root: &Path) {
+    let mut conn = rusqlite::Connection::open(root.join("bare.sqlite")).expect("bare sqlite");
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; CREATE TABLE blobs (id TEXT PRIMARY KEY, body BLOB NOT NULL);",
     )
@@ -460,6 +566,11 @@ fn load_rows_sqlite(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<R
         }
     }
     tx.commit().expect("commit");
+}
+
+/// Point SELECTs of the bare table on a cached prepared statement, beside ak's load by id.
+fn load_rows_sqlite(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Measurement>) {
+    let conn = rusqlite::Connection::open(root.join("bare.sqlite")).expect("bare sqlite");
     load_row(
         plan,
         backend,
@@ -476,13 +587,18 @@ fn load_rows_sqlite(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<R
     );
 }
 
-fn load_rows_sled(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row>) {
+/// The baseline of the sled load row: a bare tree of 400-byte values under the same ids.
+fn create_bare_sled(plan: Plan, root: &Path) {
     let db = sled::open(root.join("bare-sled")).expect("bare sled");
     for index in 0..plan.big {
         db.insert(bulk_id(index).as_bytes(), vec![index.to_le_bytes()[0]; 400])
             .expect("insert");
     }
     db.flush().expect("flush");
+}
+
+fn load_rows_sled(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Measurement>) {
+    let db = sled::open(root.join("bare-sled")).expect("bare sled");
     load_row(plan, backend, "sled get", rows, |id| {
         drop(black_box(db.get(black_box(id.as_bytes()))));
     });
@@ -490,11 +606,19 @@ fn load_rows_sled(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row
 
 /// Loading a key by id through ak, beside `bare`, the backend's own lookup of a 400-byte value
 /// under the same ids.
-fn load_row(plan: Plan, backend: &Backend, baseline: &str, rows: &mut Vec<Row>, mut bare: impl FnMut(&str)) {
+fn load_row(
+    plan: Plan,
+    backend: &Backend,
+    baseline: &str,
+    rows: &mut Vec<Measurement>,
+    mut bare: impl FnMut(&str),
+) {
     let ids = lookup_ids(plan);
     let keys = &backend.keys;
+    // Both sides warm up on every id first: each measuring process opened its stores cold.
     for id in &ids {
         assert!(keys.load(id).is_ok(), "bulk id {id} loads");
+        bare(id);
     }
     let mut next_ak = ids.iter().cycle();
     let mut next_bare = ids.iter().cycle();
@@ -509,16 +633,16 @@ fn load_row(plan: Plan, backend: &Backend, baseline: &str, rows: &mut Vec<Row>, 
             bare(black_box(next_bare.next().map_or("", String::as_str)));
         })
     };
-    let medians = interleaved(plan.batches, &mut [&mut load, &mut bare]);
-    rows.push(Row::timed(
+    let batches = alternating(plan.schedule, &mut [&mut load, &mut bare]);
+    rows.push(Measurement::new(
         format!("load by id, {}, {} keys", backend.name, Plan::label(plan.big)),
-        medians[0],
-        (baseline, medians[1]),
+        &batches[0],
+        (baseline, &batches[1]),
         Target::RatioAtMost(2.0),
     ));
 }
 
-fn search_rows(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
+fn search_rows(plan: Plan, backend: &Backend, rows: &mut Vec<Measurement>) {
     let query = SearchQuery {
         tenant_ids: vec![SEARCH_TENANT.into()],
         limit: 100,
@@ -534,23 +658,23 @@ fn search_rows(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
     let small = &backend.small;
     let mut at_big = || per_op_ns(iterations, || drop(black_box(big.search(black_box(&query)))));
     let mut at_small = || per_op_ns(iterations, || drop(black_box(small.search(black_box(&query)))));
-    let medians = interleaved(plan.batches, &mut [&mut at_big, &mut at_small]);
-    rows.push(Row::timed(
+    let batches = alternating(plan.schedule, &mut [&mut at_big, &mut at_small]);
+    rows.push(Measurement::new(
         format!(
             "search by tenant, {SEARCH_HITS} hits, {}, {} keys",
             backend.name,
             Plan::label(plan.big)
         ),
-        medians[0],
+        &batches[0],
         (
             format!("same search at {} keys", Plan::label(plan.small)).as_str(),
-            medians[1],
+            &batches[1],
         ),
         Target::RatioAtMost(1.3),
     ));
 }
 
-fn throughput_row(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
+fn throughput_row(plan: Plan, backend: &Backend, rows: &mut Vec<Measurement>) {
     let keys = &backend.keys;
     let options = ExchangeOptions::default();
     let warm = [backend.real[0].as_str(), backend.real[1].as_str()];
@@ -574,19 +698,19 @@ fn throughput_row(plan: Plan, backend: &Backend, rows: &mut Vec<Row>) {
     };
     let mut two = || run(2);
     let mut one = || run(1);
-    let medians = interleaved(plan.batches, &mut [&mut two, &mut one]);
-    rows.push(Row::timed(
+    let batches = alternating(plan.schedule, &mut [&mut two, &mut one]);
+    rows.push(Measurement::new(
         format!(
             "exchange throughput, 2 threads (time per exchange), {}",
             backend.name
         ),
-        medians[0],
-        ("1 thread", medians[1]),
+        &batches[0],
+        ("1 thread", &batches[1]),
         Target::SpeedupAtLeast(1.7),
     ));
 }
 
-fn write_rows(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row>) {
+fn write_rows(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Measurement>) {
     let file_path = root.join(format!("fsync-{}.bin", backend.name));
     let file = File::create(&file_path).expect("fsync file");
     let page = vec![7u8; 4096];
@@ -607,11 +731,11 @@ fn write_rows(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row>) {
             drop(black_box(keys.create(request).expect("create")));
         })
     };
-    let medians = interleaved(plan.batches, &mut [&mut create, &mut fsync]);
-    rows.push(Row::timed(
+    let batches = alternating(plan.schedule, &mut [&mut create, &mut fsync]);
+    rows.push(Measurement::new(
         format!("create one key (durable), {}", backend.name),
-        medians[0],
-        ("fdatasync of 4 KiB", medians[1]),
+        &batches[0],
+        ("fdatasync of 4 KiB", &batches[1]),
         Target::Report,
     ));
 
@@ -624,11 +748,11 @@ fn write_rows(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row>) {
         elapsed
     };
     let mut fsync = || per_op_ns(1, fsync_4k);
-    let medians = interleaved(plan.batches, &mut [&mut deactivate, &mut fsync]);
-    rows.push(Row::timed(
+    let batches = alternating(plan.schedule, &mut [&mut deactivate, &mut fsync]);
+    rows.push(Measurement::new(
         format!("batch deactivate of 100 keys, {}", backend.name),
-        medians[0],
-        ("fdatasync of 4 KiB", medians[1]),
+        &batches[0],
+        ("fdatasync of 4 KiB", &batches[1]),
         Target::Report,
     ));
 }
@@ -637,21 +761,85 @@ fn write_rows(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Row>) {
 /// blocks, with the apparent (file length) figure in the scenario name.
 fn size_row(plan: Plan, name: &str, (apparent, allocated): (u64, u64)) -> Row {
     let keys = plan.big as f64;
-    Row {
-        scenario: format!(
+    Row::size(
+        format!(
             "on-disk size per key, {name}, {} keys (apparent {:.0} B)",
             Plan::label(plan.big),
             apparent as f64 / keys
         ),
-        median: allocated as f64 / keys,
-        baseline: None,
-        target: Target::BytesAtMost(2048.0),
-        unit: Unit::Bytes,
+        allocated as f64 / keys,
+        Target::BytesAtMost(2048.0),
+    )
+}
+
+/// A child process: opens the stores under `root` and measures every paired row once, printing
+/// one line per row for the parent.
+fn replicate(plan: Plan, root: &Path, index: usize) {
+    let mut rows = Vec::new();
+    let mut sqlite = Backend::open("SQLite", plan, root, open_sqlite, index);
+    exchange_rows(plan, &mut sqlite, &mut rows);
+    verify_rows(plan, &sqlite, &mut rows);
+    load_rows_sqlite(plan, &sqlite, root, &mut rows);
+    search_rows(plan, &sqlite, &mut rows);
+    throughput_row(plan, &sqlite, &mut rows);
+    failing_auth_rows(plan, "SQLite", &sqlite.keys, &mut rows);
+    write_rows(plan, &sqlite, root, &mut rows);
+    drop(sqlite);
+
+    let mut sled = Backend::open("sled", plan, root, open_sled, index);
+    exchange_rows(plan, &mut sled, &mut rows);
+    load_rows_sled(plan, &sled, root, &mut rows);
+    search_rows(plan, &sled, &mut rows);
+    failing_auth_rows(plan, "sled", &sled.keys, &mut rows);
+    failing_auth_rows(
+        plan,
+        "memory store",
+        &service(Arc::new(MemoryKeyStore::new()), false),
+        &mut rows,
+    );
+    write_rows(plan, &sled, root, &mut rows);
+    for row in &rows {
+        println!("{}", row.to_line());
     }
+}
+
+/// Runs child process `index` over the stores under `root` and returns its measurements.
+fn run_replicate(plan: Plan, root: &Path, index: usize) -> Vec<Measurement> {
+    let exe = std::env::current_exe().expect("own path");
+    let mut command = Command::new(exe);
+    command
+        .arg("--replicate")
+        .arg(root)
+        .arg(index.to_string())
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    if plan.quick {
+        command.arg("--quick");
+    }
+    let output = command.output().expect("start a measuring process");
+    assert!(
+        output.status.success(),
+        "measuring process {index} failed: {}",
+        output.status
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(Measurement::from_line)
+        .collect()
 }
 
 fn main() {
     let plan = Plan::from_args();
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(position) = args.iter().position(|arg| arg == "--replicate") {
+        let root = args.get(position + 1).expect("--replicate <root> <index>");
+        let index = args
+            .get(position + 2)
+            .and_then(|index| index.parse().ok())
+            .expect("--replicate <root> <index>");
+        replicate(plan, Path::new(root), index);
+        return;
+    }
     let started = Instant::now();
     let root = tempfile::Builder::new()
         .prefix("ak-bench-")
@@ -662,37 +850,51 @@ fn main() {
         if plan.quick { "quick" } else { "full" },
         root.path().display()
     );
-    let mut rows = Vec::new();
+    create_stores("SQLite", plan, root.path(), open_sqlite);
+    create_bare_sqlite(plan, root.path());
+    let sqlite_size = dir_size(&store_dir(root.path(), "SQLite"));
+    create_stores("sled", plan, root.path(), open_sled);
+    create_bare_sled(plan, root.path());
+    let sled_size = dir_size(&store_dir(root.path(), "sled"));
+    eprintln!("stores ready at {:.0} s", started.elapsed().as_secs_f64());
 
-    let mut sqlite = Backend::build("SQLite", plan, root.path(), |dir| {
-        Arc::new(SqliteKeyStore::open(dir.join("keys.db")).expect("open SQLite store"))
-    });
-    let sqlite_size = dir_size(&sqlite.store_dir);
-    exchange_rows(plan, &mut sqlite, &mut rows);
-    verify_rows(plan, &sqlite, &mut rows);
-    load_rows_sqlite(plan, &sqlite, root.path(), &mut rows);
-    search_rows(plan, &sqlite, &mut rows);
-    throughput_row(plan, &sqlite, &mut rows);
-    write_rows(plan, &sqlite, root.path(), &mut rows);
-    eprintln!("SQLite done at {:.0} s", started.elapsed().as_secs_f64());
-
-    let mut sled = Backend::build("sled", plan, root.path(), |dir| {
-        Arc::new(SledKeyStore::open(dir.join("sled")).expect("open sled store"))
-    });
-    exchange_rows(plan, &mut sled, &mut rows);
-    load_rows_sled(plan, &sled, root.path(), &mut rows);
-    search_rows(plan, &sled, &mut rows);
+    let mut pooled: Vec<Measurement> = Vec::new();
+    for index in 0..plan.replicates {
+        let measured = run_replicate(plan, root.path(), index);
+        if pooled.is_empty() {
+            pooled = measured;
+        } else {
+            assert_eq!(
+                pooled.len(),
+                measured.len(),
+                "every process measures the same rows"
+            );
+            for (row, more) in pooled.iter_mut().zip(measured) {
+                row.pool(more).expect("the same rows in the same order");
+            }
+        }
+        eprintln!(
+            "measuring process {} of {} done at {:.0} s",
+            index + 1,
+            plan.replicates,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let mut rows: Vec<Row> = pooled.iter().map(Measurement::row).collect();
     rows.push(size_row(plan, "SQLite", sqlite_size));
-    rows.push(size_row(plan, "sled", dir_size(&sled.store_dir)));
-    write_rows(plan, &sled, root.path(), &mut rows);
-    eprintln!("sled done at {:.0} s", started.elapsed().as_secs_f64());
+    rows.push(size_row(plan, "sled", sled_size));
 
     println!("{}", ak_benches::table(&rows));
     println!(
-        "{} mode, {} keys per large store, {} batches per figure; medians per operation; total {:.0} s",
+        "{} mode, {} keys per large store; {} pairs of batches per row, from {} processes of {} \
+         pairs (each side's batch the fastest of {} sub-batches); figures are medians per \
+         operation, ratios the median of the per-pair ratios; total {:.0} s",
         if plan.quick { "quick" } else { "full" },
         plan.big,
-        plan.batches,
+        plan.replicates * plan.schedule.pairs,
+        plan.replicates,
+        plan.schedule.pairs,
+        plan.schedule.repeats,
         started.elapsed().as_secs_f64()
     );
     if plan.quick {
