@@ -10,8 +10,10 @@ mod commands;
 mod demo;
 mod error;
 mod key_file;
+mod management_key;
 mod output;
 mod parse;
+mod serve;
 mod store_url;
 
 use std::process::ExitCode;
