@@ -5,10 +5,12 @@ use std::time::Instant;
 
 use ak::{AccessKeys, AsyncAccessKeys, ManagementKeys};
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::sync::Semaphore;
 
 use crate::config::{ConfigError, ServerConfig};
@@ -68,6 +70,28 @@ pub fn router(
         .with_state(state))
 }
 
+/// The request with its whole body read (at most `limit` bytes), so that every answer, even an
+/// early 401, leaves the connection reusable; 413 past the limit.
+async fn buffered(request: Request, limit: usize) -> Result<Request, ApiError> {
+    let (parts, body) = request.into_parts();
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(ApiError::too_large(limit));
+    }
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            return Err(ApiError::too_large(limit));
+        }
+        Err(_) => return Err(ApiError::bad_request("the request body could not be read")),
+    };
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
 /// The request timeout, then one access-log line per request: method, path (no query), status,
 /// latency, and the key ids involved. Never a header, a body, a secret or a token.
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -82,7 +106,14 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
         path.truncate(end);
         path.push('…');
     }
-    let response = match tokio::time::timeout(state.config.request_timeout, next.run(request)).await {
+    let limit = state.config.max_body_bytes;
+    let handled = async move {
+        match buffered(request, limit).await {
+            Ok(request) => next.run(request).await,
+            Err(error) => error.into_response(),
+        }
+    };
+    let response = match tokio::time::timeout(state.config.request_timeout, handled).await {
         Ok(response) => response,
         Err(_) => ApiError::timeout().into_response(),
     };

@@ -388,3 +388,46 @@ async fn garbage_never_gets_a_server_error() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn early_errors_keep_the_connection_reusable_and_413_closes_it() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(ServerConfig::default()).await;
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let body = r#"{"name": "x"}"#;
+    let rejected = format!(
+        "POST /v1/mgmt/accesskey/create HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {PROJECT}:wrong\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let health = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+    stream
+        .write_all(format!("{rejected}{health}").as_bytes())
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    let mut buffer = [0u8; 4096];
+    while !seen.contains("\"status\":\"ok\"") {
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buffer))
+            .await
+            .expect("the second answer arrives")
+            .unwrap();
+        assert!(read > 0, "connection closed after the 401: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..read]));
+    }
+    assert!(seen.starts_with("HTTP/1.1 401"), "{seen}");
+
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let over = ak_server::DEFAULT_MAX_BODY_BYTES + 1;
+    stream
+        .write_all(format!("POST /v1/mgmt/accesskey/search HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {over}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(
+        answer.starts_with("http/1.1 413") && answer.contains("connection: close"),
+        "{answer}"
+    );
+    server.stop().await;
+}

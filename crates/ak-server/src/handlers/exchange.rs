@@ -16,7 +16,7 @@ use crate::wire::{ExchangeRequest, ExchangeResponseBody};
 
 /// Exchange an access key (`Authorization: Bearer <projectId>:<accessKey>`) for a session token.
 #[utoipa::path(post, path = "/v1/auth/accesskey/exchange", tag = "auth",
-    request_body(content = ExchangeRequest, content_type = "application/json", description = "May be empty"),
+    request_body(content = Option<ExchangeRequest>, content_type = "application/json", description = "May be empty"),
     security(("bearer" = [])),
     responses((status = 200, description = "A session token", body = ExchangeResponseBody), ErrorResponses))]
 pub(crate) async fn exchange(

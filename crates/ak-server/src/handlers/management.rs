@@ -137,7 +137,7 @@ fn search_query(body: SearchRequest) -> Result<SearchQuery, ApiError> {
 
 /// Search access keys (every match, at most 10 000).
 #[utoipa::path(post, path = "/v1/mgmt/accesskey/search", tag = "management",
-    request_body(content = SearchRequest, content_type = "application/json", description = "May be empty: every key"),
+    request_body(content = Option<SearchRequest>, content_type = "application/json", description = "May be empty: every key"),
     security(("bearer" = [])),
     responses((status = 200, description = "The matching keys", body = KeysResponse), ErrorResponses))]
 pub(crate) async fn search(
