@@ -40,9 +40,11 @@ impl UnixSeconds {
 #[serde(rename_all = "camelCase")]
 pub struct TenantRequest {
     /// The tenant id.
+    #[schema(min_length = 1, max_length = 128)]
     pub tenant_id: String,
     /// The key's roles in the tenant.
     #[serde(default)]
+    #[schema(max_items = 64)]
     pub role_names: Option<Vec<String>>,
 }
 
@@ -61,18 +63,22 @@ impl From<TenantRequest> for KeyTenant {
 pub struct CreateRequest {
     /// The key's name (required).
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 256)]
     pub name: Option<String>,
     /// Expiry in Unix seconds; `0` or absent for never.
     #[serde(default)]
     pub expire_time: Option<UnixSeconds>,
     /// Project-level roles.
     #[serde(default)]
+    #[schema(max_items = 64)]
     pub role_names: Option<Vec<String>>,
     /// Tenants and the key's roles in each.
     #[serde(default)]
+    #[schema(max_items = 64)]
     pub key_tenants: Option<Vec<TenantRequest>>,
     /// Bind the key to this user.
     #[serde(default)]
+    #[schema(max_length = 128)]
     pub user_id: Option<String>,
     /// Claims for the top level of every token of the key.
     #[serde(default)]
@@ -80,9 +86,11 @@ pub struct CreateRequest {
     pub custom_claims: Option<Map<String, Value>>,
     /// A description.
     #[serde(default)]
+    #[schema(max_length = 1024)]
     pub description: Option<String>,
     /// Allowed client IPs and CIDR ranges; empty allows any.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub permitted_ips: Option<Vec<String>>,
     /// The application's own attributes.
     #[serde(default)]
@@ -96,18 +104,23 @@ pub struct CreateRequest {
 pub struct UpdateRequest {
     /// The key (required).
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
     pub id: Option<String>,
     /// The new name (required).
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 256)]
     pub name: Option<String>,
     /// New description.
     #[serde(default)]
+    #[schema(max_length = 1024)]
     pub description: Option<String>,
     /// New project roles.
     #[serde(default)]
+    #[schema(max_items = 64)]
     pub role_names: Option<Vec<String>>,
     /// New tenants.
     #[serde(default)]
+    #[schema(max_items = 64)]
     pub key_tenants: Option<Vec<TenantRequest>>,
     /// New custom claims.
     #[serde(default)]
@@ -115,6 +128,7 @@ pub struct UpdateRequest {
     pub custom_claims: Option<Map<String, Value>>,
     /// New permitted IPs.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub permitted_ips: Option<Vec<String>>,
     /// New custom attributes.
     #[serde(default)]
@@ -127,6 +141,7 @@ pub struct UpdateRequest {
 pub struct IdRequest {
     /// The key (required).
     #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
     pub id: Option<String>,
 }
 
@@ -135,6 +150,7 @@ pub struct IdRequest {
 pub struct IdsRequest {
     /// The keys (required, non-empty).
     #[serde(default)]
+    #[schema(value_type = Vec<String>, required = true, min_items = 1, max_items = 1000)]
     pub ids: Option<Vec<String>>,
 }
 
@@ -154,6 +170,7 @@ pub struct SortRequest {
 pub struct SearchRequest {
     /// Keys in any of these tenants.
     #[serde(default)]
+    #[schema(max_items = 64)]
     pub tenant_ids: Option<Vec<String>>,
     /// Keys bound to this user.
     #[serde(default)]
@@ -167,6 +184,7 @@ pub struct SearchRequest {
     pub custom_attributes: Option<Map<String, Value>>,
     /// Keys whose name or description contains this text.
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub text: Option<String>,
     /// Sort order (the first criterion is used).
     #[serde(default)]

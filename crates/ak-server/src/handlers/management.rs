@@ -87,6 +87,7 @@ pub(crate) async fn create(
 #[into_params(parameter_in = Query)]
 pub(crate) struct IdQuery {
     /// The key id.
+    #[param(value_type = String, required = true, min_length = 1, max_length = 128)]
     id: Option<String>,
 }
 
