@@ -1,10 +1,11 @@
 //! `ak serve`: Descope's access-key REST API on the store.
 
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ak::{AccessKeys, ManagementKeys};
+use ak::{AccessKeys, ManagementKeys, RoleCatalog};
 use ak_server::{
     DEFAULT_AUTH_FAILURE_BURST, DEFAULT_AUTH_FAILURES_PER_SECOND, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, ServerConfig, TlsConfig,
@@ -54,6 +55,37 @@ pub(crate) struct ServeArgs {
     /// Runtime worker threads (default: the number of CPUs).
     #[arg(long, env = "AK_WORKERS")]
     workers: Option<usize>,
+    /// A role catalog, JSON `{"project": {"role": ["perm", ...]}, "tenant": {"role": [...]}}`:
+    /// tokens then carry each role's permissions, and unknown roles are refused (400).
+    #[arg(long, env = "AK_ROLES")]
+    roles: Option<PathBuf>,
+}
+
+/// The `--roles` file.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolesFile {
+    #[serde(default)]
+    project: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    tenant: BTreeMap<String, Vec<String>>,
+}
+
+fn role_catalog(path: &Path) -> Result<RoleCatalog, CliError> {
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|file| std::io::Read::read_to_string(&mut std::io::Read::take(file, 1 << 20), &mut text))
+        .map_err(|error| CliError::Input(format!("role catalog {}: {error}", path.display())))?;
+    let file: RolesFile = serde_json::from_str(&text)
+        .map_err(|error| CliError::Input(format!("role catalog {}: {error}", path.display())))?;
+    let mut catalog = RoleCatalog::new();
+    for (role, permissions) in file.project {
+        catalog = catalog.with_project_role(role, permissions);
+    }
+    for (role, permissions) in file.tenant {
+        catalog = catalog.with_tenant_role(role, permissions);
+    }
+    Ok(catalog)
 }
 
 fn proxy(text: &str) -> Result<IpNet, String> {
@@ -87,11 +119,14 @@ pub(crate) fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
         _ => None,
     };
     let (keys_store, management_store) = context.cli.store.open_both()?;
-    let keys = AccessKeys::builder()
+    let mut builder = AccessKeys::builder()
         .shared_store(keys_store)
         .signing_keys(key_file::load_or_create(&context.keys_path())?)
-        .issuer(&context.cli.issuer)
-        .build()?;
+        .issuer(&context.cli.issuer);
+    if let Some(path) = &args.roles {
+        builder = builder.role_catalog(role_catalog(path)?);
+    }
+    let keys = builder.build()?;
     let management = ManagementKeys::new(management_store).map_err(ak::ConfigError::from)?;
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

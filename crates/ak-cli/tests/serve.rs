@@ -148,3 +148,86 @@ fn serve_prints_its_port_serves_the_api_and_stops_on_sigterm() {
         assert!(!log.contains(secret), "a secret reached the log");
     }
 }
+
+#[test]
+fn serve_with_a_role_catalog_puts_permissions_in_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("roles.json"),
+        r#"{"project": {"deployer": ["deploy", "read"]}, "tenant": {"viewer": ["read"]}}"#,
+    )
+    .unwrap();
+    let (_, out, _) = ak(
+        dir.path(),
+        &["--json", "management-key", "create", "--name", "admin"],
+    );
+    let admin = serde_json::from_str::<Value>(&out).unwrap()["cleartext"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ak"))
+        .current_dir(dir.path())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--issuer",
+            "proj",
+            "--roles",
+            "roles.json",
+        ])
+        .env_remove("AK_STORE")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    let client = reqwest::blocking::Client::new();
+    let create = |body: Value| {
+        client
+            .post(format!("{base}/v1/mgmt/accesskey/create"))
+            .bearer_auth(format!("proj:{admin}"))
+            .json(&body)
+            .send()
+            .unwrap()
+    };
+    assert_eq!(
+        create(json!({"name": "x", "roleNames": ["nope"]}))
+            .status()
+            .as_u16(),
+        400
+    );
+    let created: Value = create(json!({"name": "k", "roleNames": ["deployer"]}))
+        .json()
+        .unwrap();
+    let exchanged: Value = client
+        .post(format!("{base}/v1/auth/accesskey/exchange"))
+        .bearer_auth(format!("proj:{}", created["cleartext"].as_str().unwrap()))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let jwt = exchanged["sessionJwt"].as_str().unwrap();
+    let (code, claims, err) = ak(dir.path(), &["--issuer", "proj", "verify", jwt]);
+    assert_eq!(code, 0, "{err}");
+    let claims: Value = serde_json::from_str(&claims).unwrap();
+    assert_eq!(claims["permissions"], json!(["deploy", "read"]));
+    assert_eq!(claims["roles"], json!(["deployer"]));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+
+    std::fs::write(dir.path().join("bad.json"), r#"{"projects": {}}"#).unwrap();
+    let (code, _, err) = ak(
+        dir.path(),
+        &["serve", "--listen", "127.0.0.1:0", "--roles", "bad.json"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("role catalog"), "{err}");
+}
