@@ -65,6 +65,11 @@ pub(crate) enum Command {
     SigningKey(SigningKeyCommand),
     /// Run the main job end to end in a temporary store, narrating each step.
     Demo,
+    /// Serve Descope's access-key REST API on the store (stops on SIGINT/SIGTERM).
+    Serve(crate::serve::ServeArgs),
+    /// Manage the management keys that authenticate calls to the server's management API.
+    #[command(subcommand)]
+    ManagementKey(crate::management_key::ManagementKeyCommand),
 }
 
 #[derive(Debug, Subcommand)]

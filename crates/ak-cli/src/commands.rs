@@ -37,13 +37,13 @@ impl Context {
         }
     }
 
-    fn print(&self, text: &str) -> Result<(), CliError> {
+    pub(crate) fn print(&self, text: &str) -> Result<(), CliError> {
         let mut out = self.out.lock();
         writeln!(out, "{text}")?;
         Ok(())
     }
 
-    fn print_json(&self, value: &Value) -> Result<(), CliError> {
+    pub(crate) fn print_json(&self, value: &Value) -> Result<(), CliError> {
         self.print(&serde_json::to_string_pretty(value).unwrap_or_default())
     }
 
@@ -57,7 +57,7 @@ impl Context {
             .map_err(ak::ConfigError::from)?)
     }
 
-    fn keys_path(&self) -> PathBuf {
+    pub(crate) fn keys_path(&self) -> PathBuf {
         self.cli
             .keys
             .clone()
@@ -99,6 +99,8 @@ impl Context {
             }
             Command::SigningKey(command) => self.signing_key(command),
             Command::Demo => crate::demo::run(self.cli.json),
+            Command::Serve(args) => crate::serve::run(self, args),
+            Command::ManagementKey(command) => crate::management_key::run(self, command),
         }
     }
 
@@ -318,7 +320,7 @@ fn to_map(pairs: &[(String, Value)]) -> Map<String, Value> {
 }
 
 /// Who is creating keys: the local user, as `cli:<user>`.
-fn creator() -> String {
+pub(crate) fn creator() -> String {
     let user = std::env::var("USER").unwrap_or_default();
     let user: String = user.chars().filter(|c| !c.is_control()).take(100).collect();
     if user.is_empty() {

@@ -19,6 +19,10 @@ pub(crate) enum CliError {
     Config(#[from] ak::ConfigError),
     #[error("signing keys: {0}")]
     Keys(#[from] ak::KeyError),
+    #[error(transparent)]
+    Server(#[from] ak_server::ConfigError),
+    #[error(transparent)]
+    Tls(#[from] ak_server::TlsError),
     #[error("{0}")]
     Input(String),
     #[error("{0}")]

@@ -10,9 +10,11 @@ mod commands;
 mod demo;
 mod error;
 mod key_file;
+mod management_key;
 mod output;
 mod parse;
 mod secret_io;
+mod serve;
 mod store_url;
 
 use std::process::ExitCode;

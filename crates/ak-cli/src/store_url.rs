@@ -3,7 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ak::{KeyStore, SledKeyStore, SqliteKeyStore, StoreError};
+use ak::{KeyStore, ManagementKeyStore, SledKeyStore, SqliteKeyStore, StoreError};
+
+/// Both views of one opened store: access keys and management keys.
+pub(crate) type Views = (Arc<dyn KeyStore>, Arc<dyn ManagementKeyStore>);
 
 /// A store location.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +44,19 @@ impl StoreUrl {
         Ok(match self {
             Self::Sqlite(path) => Arc::new(SqliteKeyStore::open(path)?),
             Self::Sled(path) => Arc::new(SledKeyStore::open(path)?),
+        })
+    }
+
+    /// Opens the store once and returns its access-key and management-key views (sled allows
+    /// one open handle per directory, so both must share it).
+    pub(crate) fn open_both(&self) -> Result<Views, StoreError> {
+        fn both<S: KeyStore + ManagementKeyStore + 'static>(store: S) -> Views {
+            let store = Arc::new(store);
+            (Arc::clone(&store) as Arc<dyn KeyStore>, store)
+        }
+        Ok(match self {
+            Self::Sqlite(path) => both(SqliteKeyStore::open(path)?),
+            Self::Sled(path) => both(SledKeyStore::open(path)?),
         })
     }
 

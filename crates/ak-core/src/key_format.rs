@@ -31,11 +31,11 @@ pub const DEFAULT_PREFIX: &str = "ak";
 pub const ID_BYTES: usize = 16;
 /// Bytes of randomness in a secret.
 pub const SECRET_BYTES: usize = 32;
-const CHECKSUM_BYTES: usize = 4;
-const ID_CHARS: usize = 26;
-const BODY_CHARS: usize = 58;
+pub(crate) const CHECKSUM_BYTES: usize = 4;
+pub(crate) const ID_CHARS: usize = 26;
+pub(crate) const BODY_CHARS: usize = 58;
 
-fn base32() -> &'static Encoding {
+pub(crate) fn base32() -> &'static Encoding {
     static ENCODING: OnceLock<Encoding> = OnceLock::new();
     ENCODING.get_or_init(|| {
         let mut spec = Specification::new();
@@ -71,7 +71,7 @@ pub(crate) fn generate_id(random: &dyn RandomSource) -> Result<String, RandomErr
 ///
 /// It has no `Serialize`, its `Debug` and `Display` print `[redacted]`, it is zeroized on drop,
 /// and its text is reachable only through [`Cleartext::expose_secret`].
-pub struct Cleartext(Zeroizing<String>);
+pub struct Cleartext(pub(crate) Zeroizing<String>);
 
 impl Cleartext {
     /// The key's text. Show it once to whoever must hold it; never log it.

@@ -35,6 +35,8 @@
 //! * [`AccessKey`], [`KeyRecord`]: the domain model, with Descope's JSON names.
 //! * [`KeyManager`]: create, load, search, update, activate, deactivate, delete (single or batch),
 //!   rotate, and [`authenticate`](KeyManager::authenticate).
+//! * [`management`]: management keys, the credential of the management API, with their own
+//!   store contract ([`management::ManagementKeyStore`]).
 //! * [`KeyStore`]: the persistence contract; [`MemoryKeyStore`] implements it here, `ak-sqlite`
 //!   and `ak-sled` on disk.
 //! * [`limits`]: every size and count limit; [`validate`]: the checks behind them.
@@ -63,6 +65,7 @@ pub mod hash;
 pub mod ip;
 pub mod key_format;
 pub mod limits;
+pub mod management;
 mod manager;
 pub mod memory;
 pub mod model;

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::management::ManagementKeyRecord;
 use crate::model::{KeyRecord, KeyStatus};
 use crate::query::{Page, SearchQuery};
 use crate::store::{BackendErrorKind, KeyStore, StoreError};
@@ -19,6 +20,8 @@ use crate::store::{BackendErrorKind, KeyStore, StoreError};
 #[derive(Debug, Default)]
 pub struct MemoryKeyStore {
     records: RwLock<BTreeMap<String, KeyRecord>>,
+    /// Management keys, apart from access keys (see [`crate::management`]).
+    pub(crate) management: RwLock<BTreeMap<String, ManagementKeyRecord>>,
 }
 
 impl MemoryKeyStore {

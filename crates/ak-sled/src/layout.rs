@@ -8,6 +8,7 @@
 //! | tree | key |
 //! | --- | --- |
 //! | [`RECORDS`] | id → `[RECORD_FORMAT_VERSION] ++ postcard(record)` (the value; see `record_codec`) |
+//! | [`MANAGEMENT_KEYS`] | id → `[1] ++ JSON(management key record)` (the value; no index) |
 //! | [`TENANT_INDEX`] | `u32be(len) ++ tenant id ++ id` |
 //! | [`USER_INDEX`] | `u32be(len) ++ bound user id ++ id` (only bound keys) |
 //! | [`CREATOR_INDEX`] | `u32be(len) ++ created by ++ id` |
@@ -24,6 +25,8 @@ use ak_core::{KeyRecord, KeyStatus, StoreError};
 
 /// The tree holding the records, keyed by id.
 pub const RECORDS: &str = "ak/records";
+/// The tree holding management-key records, keyed by id (value: `[1] ++ JSON`).
+pub const MANAGEMENT_KEYS: &str = "ak/management-keys";
 /// The tree holding the store format marker.
 pub const META: &str = "ak/meta";
 /// The key of the format marker in [`META`].

@@ -57,6 +57,8 @@
 //!   the [postcard](https://docs.rs/postcard) encoding of the [`KeyRecord`]; an unknown version or damaged bytes are
 //!   [`StoreError::Corrupt`], never a panic. The store marks its format in the tree `ak/meta` and
 //!   refuses a store written by a newer format with [`BackendErrorKind::Incompatible`].
+//! * **Management keys** live in their own tree (`ak/management-keys`), written with
+//!   compare-and-swap and flushed like every other write; no access-key read touches it.
 //! * **One process per directory.** sled locks the directory; a second opener (another process,
 //!   or a second open in the same process) gets [`BackendErrorKind::InUse`] with the path as the
 //!   detail. Share one [`SledKeyStore`] (it is `Send + Sync`, e.g. in an `Arc`) instead.
@@ -80,6 +82,7 @@ mod check;
 pub mod disk_sync;
 #[doc(hidden)]
 pub mod layout;
+mod management;
 #[doc(hidden)]
 pub mod record_codec;
 mod search;

@@ -20,3 +20,21 @@ fn factory() -> impl Fn() -> Arc<dyn KeyStore> {
 }
 
 ak_testkit::keystore_conformance!(factory());
+
+mod management {
+    use std::sync::Arc;
+
+    use ak_sled::SledKeyStore;
+    use ak_testkit::management::{ManagementStoreFactory, Stores};
+
+    fn factory() -> impl ManagementStoreFactory {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        move || {
+            Stores::of(Arc::new(
+                SledKeyStore::open(dir.path().join("store")).expect("open"),
+            ))
+        }
+    }
+
+    ak_testkit::management_key_conformance!(factory());
+}

@@ -64,7 +64,8 @@
 //!
 //! # Schema
 //!
-//! Version 1 (`PRAGMA user_version`; migrations run in one transaction on open):
+//! Version 2 (`PRAGMA user_version`; migrations run in one transaction on open, so a version 1
+//! database gains the `management_keys` table the first time a version 2 ak opens it):
 //!
 //! * `keys(id PRIMARY KEY, name, status, created_time, expire_time, created_by, bound_user_id,
 //!   version, body)`: one row per key, the whole [`KeyRecord`](ak_core::KeyRecord) as JSON in
@@ -75,11 +76,16 @@
 //! * `key_tenants(tenant_id, key_id)`, `WITHOUT ROWID`, primary key `(tenant_id, key_id)` plus an
 //!   index on `key_id`: a tenant search is an index lookup, never JSON parsing of every row.
 //!
+//! * `management_keys(id PRIMARY KEY, body)`: one row per management key, the whole
+//!   [`ManagementKeyRecord`](ak_core::management::ManagementKeyRecord) as JSON; no access-key
+//!   query touches it.
+//!
 //! A point load is a primary-key lookup. A search narrows by tenant, status, bound user and
 //! creator in SQL, walks the sort order with a keyset condition from the cursor, and re-checks
 //! every filter on the decoded records, stopping after one row more than the page.
 
 mod error;
+mod management;
 mod pool;
 mod schema;
 mod search;

@@ -16,7 +16,7 @@ pub const APPLICATION_ID: i32 = 0x616B_6B73;
 
 /// The schema version this code writes (`PRAGMA user_version`). Older ak databases are migrated
 /// on open; newer ones are refused.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// `MIGRATIONS[n]` takes a database from schema version `n` to `n + 1`.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -45,6 +45,13 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant_id, key_id)
     ) WITHOUT ROWID;
     CREATE INDEX key_tenants_by_key ON key_tenants (key_id);
+    ",
+    // 2: management keys, in their own table so that no access-key query can reach them.
+    r"
+    CREATE TABLE management_keys (
+        id   TEXT NOT NULL PRIMARY KEY,
+        body TEXT NOT NULL
+    );
     ",
 ];
 

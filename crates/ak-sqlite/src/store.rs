@@ -271,7 +271,7 @@ impl SqliteKeyStore {
     }
 
     /// Runs `op` in one `BEGIN IMMEDIATE` transaction on the writer and commits it.
-    fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         operation: &str,
         op: impl Fn(&Transaction<'_>, &dyn Fn(rusqlite::Error) -> StoreError) -> Result<T, StoreError>,
@@ -289,7 +289,7 @@ impl SqliteKeyStore {
     }
 
     /// Runs `op` on a reader connection (or the only connection).
-    fn read<T>(
+    pub(crate) fn read<T>(
         &self,
         operation: &str,
         op: impl Fn(&Connection, &dyn Fn(rusqlite::Error) -> StoreError) -> Result<T, StoreError>,

@@ -41,3 +41,44 @@ mod in_memory {
 mod caller_connection {
     ak_testkit::keystore_conformance!(crate::connection_factory());
 }
+
+mod management {
+    use std::sync::Arc;
+
+    use ak_sqlite::SqliteKeyStore;
+    use ak_testkit::management::{ManagementStoreFactory, Stores};
+
+    fn disk() -> impl ManagementStoreFactory {
+        let dir = tempfile::tempdir().expect("temp dir");
+        move || {
+            Stores::of(Arc::new(
+                SqliteKeyStore::open(dir.path().join("keys.db")).expect("open"),
+            ))
+        }
+    }
+
+    fn memory() -> impl ManagementStoreFactory {
+        let stores = Stores::of(Arc::new(SqliteKeyStore::open_in_memory().expect("open")));
+        move || stores.clone()
+    }
+
+    fn connection() -> impl ManagementStoreFactory {
+        let dir = tempfile::tempdir().expect("temp dir");
+        move || {
+            let conn = rusqlite::Connection::open(dir.path().join("keys.db")).expect("open the file");
+            Stores::of(Arc::new(SqliteKeyStore::from_connection(conn).expect("open")))
+        }
+    }
+
+    mod on_disk {
+        ak_testkit::management_key_conformance!(super::disk());
+    }
+
+    mod in_memory {
+        ak_testkit::management_key_conformance!(super::memory());
+    }
+
+    mod caller_connection {
+        ak_testkit::management_key_conformance!(super::connection());
+    }
+}

@@ -17,7 +17,9 @@
 //! The suite covers every clause of the [`KeyStore`] contract ([`cases`]), concurrency, the key
 //! manager's lifecycle rules on top of the store ([`lifecycle`]), and a model-based property test
 //! ([`model`]) that runs random operation sequences, including re-opens, against the store and a
-//! plain `BTreeMap`, comparing after every step. It is a test aid, not a stable API.
+//! plain `BTreeMap`, comparing after every step. [`management_key_conformance!`] does the same for
+//! [`ManagementKeyStore`](ak_core::management::ManagementKeyStore) ([`management`]). It is a test
+//! aid, not a stable API.
 
 use std::sync::Arc;
 
@@ -26,6 +28,7 @@ use ak_core::{KeyStore, MemoryKeyStore};
 pub mod cases;
 pub mod fixtures;
 pub mod lifecycle;
+pub mod management;
 pub mod model;
 pub mod sync_trace;
 

@@ -77,6 +77,10 @@ pub use session::SessionError;
 pub use async_service::AsyncAccessKeys;
 
 #[doc(inline)]
+pub use ak_core::management::{
+    CreatedManagementKey, ManagementKey, ManagementKeyRecord, ManagementKeyStore, ManagementKeys,
+};
+#[doc(inline)]
 pub use ak_core::{
     AccessKey, AuthError, AuthenticatedKey, Authorization, Clock, CreateKey, CreatedKey, Cursor,
     DirectoryError, DirectoryUser, ExpiryFilter, HashParams, KeyManager, KeyRecord, KeyStatus, KeyStore,

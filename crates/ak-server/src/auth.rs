@@ -1,0 +1,149 @@
+//! Credentials: the `Authorization` header, the client address, and management-key checks.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use ak::ManagementKey;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use zeroize::Zeroizing;
+
+use crate::client_ip::client_ip;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The client's address (see [`client_ip`]); `None` when the router runs without connection
+/// info, in which case permitted-IP checks fail closed and rate limiting shares one bucket.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientIp(pub(crate) Option<IpAddr>);
+
+impl ClientIp {
+    /// The address the rate limiter counts against.
+    pub(crate) fn bucket(self) -> IpAddr {
+        self.0.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+    }
+}
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        Ok(Self(peer.map(|peer| {
+            client_ip(peer, &parts.headers, &state.config.trusted_proxies)
+        })))
+    }
+}
+
+/// The secret of `Authorization: Bearer <projectId>:<secret>[:<more>]`, if the project id is
+/// `project_id`; anything else (no header, another scheme, no secret, another project) is `None`.
+pub(crate) fn bearer_secret(headers: &HeaderMap, project_id: &str) -> Option<Zeroizing<String>> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let mut parts = token.trim().split(':');
+    let presented_project = parts.next()?;
+    let secret = parts.next()?;
+    // Constant-time is not needed for the project id: it is public (it is in every token).
+    if presented_project != project_id || secret.is_empty() {
+        return None;
+    }
+    Some(Zeroizing::new(secret.to_owned()))
+}
+
+/// Runs `work` (a secret verification) on the blocking pool, within the hashing bound.
+pub(crate) async fn verify<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let _permit = Arc::clone(&state.hashing)
+        .acquire_owned()
+        .await
+        .map_err(|error| ApiError::internal(&error))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| ApiError::internal(&error))
+}
+
+/// A caller authenticated with a management key.
+#[derive(Debug, Clone)]
+pub(crate) struct Manager(pub(crate) ManagementKey);
+
+impl Manager {
+    /// 403 unless the key may write.
+    pub(crate) fn require_write(&self) -> Result<(), ApiError> {
+        if self.0.read_only {
+            Err(ApiError::forbidden(
+                "this management key is read-only: it may only load and search",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Manager {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
+            .await
+            .unwrap_or(ClientIp(None));
+        let bucket = ClientIp(ip).bucket();
+        state.limiter.check(bucket).map_err(ApiError::rate_limited)?;
+        let result = match bearer_secret(&parts.headers, &state.project_id) {
+            None => Err(ApiError::unauthorized()),
+            Some(secret) => {
+                let management = Arc::clone(&state.management);
+                match verify(state, move || management.authenticate(&secret)).await {
+                    Ok(Ok(key)) => Ok(Self(key)),
+                    Ok(Err(error)) => Err(error.into()),
+                    Err(error) => Err(error),
+                }
+            }
+        };
+        if let Err(error) = &result
+            && error.is_auth_failure()
+        {
+            state.limiter.fail(bucket);
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn with(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        let secret = |value: &str| bearer_secret(&with(value), "proj").map(|s| s.to_string());
+        assert_eq!(secret("Bearer proj:abc").as_deref(), Some("abc"));
+        assert_eq!(secret("bearer proj:abc:authmgmt").as_deref(), Some("abc"));
+        for bad in [
+            "Bearer proj",
+            "Bearer proj:",
+            "Bearer other:abc",
+            "Basic proj:abc",
+            "Bearer",
+            "proj:abc",
+        ] {
+            assert_eq!(secret(bad), None, "{bad}");
+        }
+        assert!(bearer_secret(&HeaderMap::new(), "proj").is_none());
+    }
+}

@@ -1,0 +1,398 @@
+//! Request and response bodies, with Descope's field names. The OpenAPI document is generated
+//! from these types, so it describes exactly what the handlers read and write.
+//!
+//! Every request field is optional at the JSON level: `null` and absent mean "not set", as the
+//! Python SDK sends `null` for every unset field and Node omits them. Required fields are checked
+//! by the handlers (400 `E011002`).
+
+use ak::{AccessKey, KeyTenant};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+/// Unix seconds as a JSON number or a numeric string (proto3-JSON int64, as .NET sends).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum UnixSeconds {
+    /// A number.
+    Number(i64),
+    /// A string of decimal digits.
+    Text(String),
+}
+
+impl UnixSeconds {
+    /// The value, or 400 when the string is not an integer.
+    pub(crate) fn seconds(&self) -> Result<i64, ApiError> {
+        match self {
+            Self::Number(seconds) => Ok(*seconds),
+            Self::Text(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::bad_request("expireTime must be an integer (Unix seconds)")),
+        }
+    }
+}
+
+/// A tenant of a key in a request.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantRequest {
+    /// The tenant id.
+    #[schema(min_length = 1, max_length = 128)]
+    pub tenant_id: String,
+    /// The key's roles in the tenant.
+    #[serde(default)]
+    #[schema(max_items = 64)]
+    pub role_names: Option<Vec<String>>,
+}
+
+impl From<TenantRequest> for KeyTenant {
+    fn from(tenant: TenantRequest) -> Self {
+        Self {
+            tenant_id: tenant.tenant_id,
+            role_names: tenant.role_names.unwrap_or_default(),
+        }
+    }
+}
+
+/// `POST /v1/mgmt/accesskey/create`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRequest {
+    /// The key's name (required).
+    #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 256)]
+    pub name: Option<String>,
+    /// Expiry in Unix seconds; `0` or absent for never.
+    #[serde(default)]
+    pub expire_time: Option<UnixSeconds>,
+    /// Project-level roles.
+    #[serde(default)]
+    #[schema(max_items = 64)]
+    pub role_names: Option<Vec<String>>,
+    /// Tenants and the key's roles in each.
+    #[serde(default)]
+    #[schema(max_items = 64)]
+    pub key_tenants: Option<Vec<TenantRequest>>,
+    /// Bind the key to this user.
+    #[serde(default)]
+    #[schema(max_length = 128)]
+    pub user_id: Option<String>,
+    /// Claims for the top level of every token of the key.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub custom_claims: Option<Map<String, Value>>,
+    /// A description.
+    #[serde(default)]
+    #[schema(max_length = 1024)]
+    pub description: Option<String>,
+    /// Allowed client IPs and CIDR ranges; empty allows any.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub permitted_ips: Option<Vec<String>>,
+    /// The application's own attributes.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub custom_attributes: Option<Map<String, Value>>,
+}
+
+/// `POST /v1/mgmt/accesskey/update`: absent or `null` keeps a field, an empty value clears it.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateRequest {
+    /// The key (required).
+    #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
+    pub id: Option<String>,
+    /// The new name (required).
+    #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 256)]
+    pub name: Option<String>,
+    /// New description.
+    #[serde(default)]
+    #[schema(max_length = 1024)]
+    pub description: Option<String>,
+    /// New project roles.
+    #[serde(default)]
+    #[schema(max_items = 64)]
+    pub role_names: Option<Vec<String>>,
+    /// New tenants.
+    #[serde(default)]
+    #[schema(max_items = 64)]
+    pub key_tenants: Option<Vec<TenantRequest>>,
+    /// New custom claims.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub custom_claims: Option<Map<String, Value>>,
+    /// New permitted IPs.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub permitted_ips: Option<Vec<String>>,
+    /// New custom attributes.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub custom_attributes: Option<Map<String, Value>>,
+}
+
+/// `{"id": ...}`: activate, deactivate, delete, rotate.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct IdRequest {
+    /// The key (required).
+    #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
+    pub id: Option<String>,
+}
+
+/// `{"ids": [...]}`: the batches (1..=1000 ids).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct IdsRequest {
+    /// The keys (required, non-empty).
+    #[serde(default)]
+    #[schema(value_type = Vec<String>, required = true, min_items = 1, max_items = 1000)]
+    pub ids: Option<Vec<String>>,
+}
+
+/// One sort criterion of a search.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct SortRequest {
+    /// `createdTime` or `name`.
+    pub field: String,
+    /// Descending order.
+    #[serde(default)]
+    pub desc: Option<bool>,
+}
+
+/// `POST /v1/mgmt/accesskey/search`; an empty body is `{}` (every key).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchRequest {
+    /// Keys in any of these tenants.
+    #[serde(default)]
+    #[schema(max_items = 64)]
+    pub tenant_ids: Option<Vec<String>>,
+    /// Keys bound to this user.
+    #[serde(default)]
+    pub bound_user_id: Option<String>,
+    /// Keys created by this principal.
+    #[serde(default)]
+    pub creating_user: Option<String>,
+    /// Keys whose custom attributes include all of these.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub custom_attributes: Option<Map<String, Value>>,
+    /// Keys whose name or description contains this text.
+    #[serde(default)]
+    #[schema(max_length = 256)]
+    pub text: Option<String>,
+    /// Sort order (the first criterion is used).
+    #[serde(default)]
+    pub sort: Option<Vec<SortRequest>>,
+}
+
+/// `loginOptions` of an exchange.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginOptions {
+    /// Claims placed under the token's `nsec` claim.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub custom_claims: Option<Map<String, Value>>,
+    /// One of the key's tenants; it becomes the token's `dct`.
+    #[serde(default)]
+    pub selected_tenant: Option<String>,
+}
+
+/// `POST /v1/auth/accesskey/exchange`; an empty body is `{}`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExchangeRequest {
+    /// Options of this exchange.
+    #[serde(default)]
+    pub login_options: Option<LoginOptions>,
+}
+
+/// A tenant of a key in a response (`tenantName` is always `""`: ak keeps no tenant names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantResponse {
+    /// The tenant id.
+    pub tenant_id: String,
+    /// The tenant's name (`""`).
+    pub tenant_name: String,
+    /// The key's roles in the tenant.
+    pub role_names: Vec<String>,
+}
+
+/// Descope's `AccessKey` object. Every field is always present; empty values are explicit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessKeyResponse {
+    /// Key id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description (`""` when none).
+    pub description: String,
+    /// Project-level roles.
+    pub role_names: Vec<String>,
+    /// Tenants with the key's roles.
+    pub key_tenants: Vec<TenantResponse>,
+    /// `active` or `inactive`.
+    pub status: String,
+    /// Creation time, Unix seconds.
+    pub created_time: i64,
+    /// Expiry, Unix seconds; `0` = never.
+    pub expire_time: i64,
+    /// Who created it (the management key id for keys created over HTTP).
+    pub created_by: String,
+    /// Always `""` (Descope's meaning is undocumented).
+    pub client_id: String,
+    /// The bound user (`""` when none).
+    pub bound_user_id: String,
+    /// Claims for the top level of every token.
+    #[schema(value_type = Object)]
+    pub custom_claims: Map<String, Value>,
+    /// The application's own attributes.
+    #[schema(value_type = Object)]
+    pub custom_attributes: Map<String, Value>,
+    /// Allowed client addresses; empty allows any.
+    pub permitted_ips: Vec<String>,
+    /// Always `true`.
+    pub editable: bool,
+}
+
+impl From<AccessKey> for AccessKeyResponse {
+    fn from(key: AccessKey) -> Self {
+        Self {
+            status: key.status.as_str().to_owned(),
+            key_tenants: key
+                .key_tenants
+                .into_iter()
+                .map(|tenant| TenantResponse {
+                    tenant_id: tenant.tenant_id,
+                    tenant_name: String::new(),
+                    role_names: tenant.role_names,
+                })
+                .collect(),
+            id: key.id,
+            name: key.name,
+            description: key.description,
+            role_names: key.role_names,
+            created_time: key.created_time,
+            expire_time: key.expire_time.unwrap_or(0),
+            created_by: key.created_by,
+            client_id: String::new(),
+            bound_user_id: key.bound_user_id.unwrap_or_default(),
+            custom_claims: key.custom_claims,
+            custom_attributes: key.custom_attributes,
+            permitted_ips: key.permitted_ips,
+            editable: true,
+        }
+    }
+}
+
+/// Create and rotate: the cleartext (shown this once) and the key.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CreatedResponse {
+    /// The cleartext access key. Stored nowhere.
+    pub cleartext: String,
+    /// The key.
+    pub key: AccessKeyResponse,
+}
+
+impl std::fmt::Debug for CreatedResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedResponse")
+            .field("cleartext", &"[redacted]")
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+impl Drop for CreatedResponse {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.cleartext);
+    }
+}
+
+/// Load and update: one key.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct KeyResponse {
+    /// The key.
+    pub key: AccessKeyResponse,
+}
+
+/// Search: the keys.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct KeysResponse {
+    /// The matching keys.
+    pub keys: Vec<AccessKeyResponse>,
+}
+
+/// `{}`: activate, deactivate, delete and the batches.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EmptyResponse {}
+
+/// The exchange answer.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExchangeResponseBody {
+    /// The key id (the token's `sub`).
+    pub key_id: String,
+    /// The session token (EdDSA JWT).
+    pub session_jwt: String,
+    /// When it expires, Unix seconds.
+    pub expiration: i64,
+}
+
+impl std::fmt::Debug for ExchangeResponseBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExchangeResponseBody")
+            .field("key_id", &self.key_id)
+            .field("session_jwt", &"[redacted]")
+            .field("expiration", &self.expiration)
+            .finish()
+    }
+}
+
+/// One public key (RFC 8037 Ed25519 JWK).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JwkResponse {
+    /// `OKP`.
+    pub kty: String,
+    /// `Ed25519`.
+    pub crv: String,
+    /// The public key, base64url.
+    pub x: String,
+    /// Key id (the JWT header's `kid`).
+    pub kid: String,
+    /// `EdDSA`.
+    pub alg: String,
+    /// `sig`.
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+/// The JWKS.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JwksResponse {
+    /// The verification keys.
+    pub keys: Vec<JwkResponse>,
+}
+
+/// The license handshake answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseResponse {
+    /// The rate-limit tier (always `ak`).
+    pub rate_limit_tier: String,
+}
+
+/// The health check answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HealthResponse {
+    /// `ok`.
+    pub status: String,
+}

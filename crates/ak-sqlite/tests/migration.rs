@@ -1,0 +1,42 @@
+//! A version 1 database (before management keys) is migrated on open and keeps its access keys.
+
+use std::sync::Arc;
+
+use ak_core::management::ManagementKeys;
+use ak_core::{CreateKey, KeyManager};
+use ak_sqlite::{SCHEMA_VERSION, SqliteKeyStore};
+
+#[test]
+fn a_version_1_database_gains_the_management_keys_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    let created = {
+        let store = Arc::new(SqliteKeyStore::open(&path).unwrap());
+        KeyManager::builder(store)
+            .build()
+            .unwrap()
+            .create(CreateKey::named("old"))
+            .unwrap()
+    };
+    // Turn the file back into what a version 1 ak wrote.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TABLE management_keys; PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let store = Arc::new(SqliteKeyStore::open(&path).unwrap());
+    let manager = KeyManager::builder(Arc::clone(&store) as _).build().unwrap();
+    assert_eq!(manager.load(&created.key.id).unwrap(), created.key);
+    let management = ManagementKeys::new(store).unwrap();
+    let key = management.create("admin", false, "").unwrap();
+    assert_eq!(
+        management.authenticate(key.cleartext.expose_secret()).unwrap().id,
+        key.key.id
+    );
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: u32 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(SCHEMA_VERSION, 2);
+}
