@@ -1,0 +1,116 @@
+// Runs `ak serve` for one test file: a fresh SQLite store, a free port, management keys.
+// The ak binary is $AK_BIN (compat/run.sh builds it and sets it).
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, createWriteStream, mkdirSync, accessSync, constants } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import DescopeClient from '@descope/node-sdk';
+
+// Shaped like a Descope project id (28 characters): below 29 characters the SDK derives no
+// regional host from it, so the baseUrl given is used as is.
+export const PROJECT_ID = 'P2akCompatSuite0000000000000';
+const START_TIMEOUT_MS = 30_000;
+const LISTEN_RE = /(?:https?:\/\/)?(127\.0\.0\.1|\[::1\]|localhost):(\d+)/;
+
+function akBin() {
+  const bin = process.env.AK_BIN;
+  try {
+    accessSync(bin ?? '', constants.X_OK);
+  } catch {
+    throw new Error(`AK_BIN must name the ak binary (got ${JSON.stringify(bin)}); run compat/run.sh`);
+  }
+  return bin;
+}
+
+function cleanEnv() {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AK_')));
+}
+
+export async function startServer(name) {
+  const bin = akBin();
+  const dir = mkdtempSync(join(tmpdir(), 'ak-compat-node-'));
+  const base = ['--store', `sqlite:${join(dir, 'ak.db')}`, '--keys', join(dir, 'signing-keys.json'),
+    '--issuer', PROJECT_ID];
+  const cli = (...args) => JSON.parse(execFileSync(bin, [...base, ...args], { env: cleanEnv(), encoding: 'utf8' }));
+  const management = cli('management-key', 'create', '--name', `node-${name}`, '--json');
+  const readOnly = cli('management-key', 'create', '--name', `node-${name}-ro`, '--read-only', '--json');
+
+  const logDir = process.env.AK_COMPAT_LOGS || dir;
+  mkdirSync(logDir, { recursive: true });
+  const logPath = join(logDir, `node-${name}-server.log`);
+  const log = createWriteStream(logPath, { flags: 'a' });
+  const env = { ...cleanEnv(), RUST_LOG: process.env.RUST_LOG ?? 'info' };
+  const proc = spawn(bin, [...base, 'serve', '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stderr.pipe(log);
+  const url = await new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`ak serve printed no address; see ${logPath}`)), START_TIMEOUT_MS);
+    const onData = (chunk) => {
+      // Keep draining stdout into the log so a server logging there never blocks.
+      log.write(chunk);
+      seen += chunk.toString();
+      const match = LISTEN_RE.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        resolve(`http://${match[1]}:${match[2]}`);
+        proc.stdout.off('data', onData);
+        proc.stdout.on('data', (more) => log.write(more));
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`ak serve exited (${code}); see ${logPath}`));
+    });
+  });
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/healthz`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`ak serve at ${url} never answered /healthz; see ${logPath}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  return {
+    url,
+    projectId: PROJECT_ID,
+    management,
+    readOnly,
+    logPath,
+    /**
+     * A Descope client pointed at this server: with the admin management key unless options
+     * name another `managementKey` (undefined for none); other options go to the SDK as given.
+     */
+    client(options = {}) {
+      const managementKey = 'managementKey' in options ? options.managementKey : management.cleartext;
+      return DescopeClient({ projectId: PROJECT_ID, baseUrl: url, ...options, managementKey });
+    },
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      log.end();
+      if (!process.env.AK_COMPAT_KEEP) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Unwraps an SdkResponse, failing with the server's error when it is not ok. */
+export function ok(response) {
+  if (!response.ok) {
+    throw new Error(`expected ok, got ${response.code}: ${JSON.stringify(response.error)}`);
+  }
+  return response.data;
+}
+
+export function tag() {
+  return Math.random().toString(36).slice(2, 12);
+}
