@@ -35,6 +35,12 @@ PROJECT_ID = "P2akCompatSuite0000000000000"
 # How long the server gets to print where it listens and to answer /healthz.
 START_TIMEOUT_SECS = 30.0
 
+# The suites make dozens of deliberate failed authentications (wrong keys, revoked keys, a
+# read-only key writing) from 127.0.0.1 within seconds; ak's per-IP limit on them (default burst
+# 20) would turn later answers into 429s depending on timing. Each suite's server therefore gets
+# a larger burst; test_rate_limit.py checks the limiter itself on a server of its own.
+SUITE_SERVE_ARGS = ("--auth-failure-burst", "500")
+
 _LISTEN_RE = re.compile(r"(?:https?://)?(127\.0\.0\.1|\[::1\]|localhost):(\d+)")
 
 
@@ -51,8 +57,10 @@ def ak_bin() -> str:
 class AkServer:
     """One `ak serve` process over its own temporary store."""
 
-    def __init__(self, binary: str, project_id: str = PROJECT_ID, name: str = "ak"):
+    def __init__(self, binary: str, project_id: str = PROJECT_ID, name: str = "ak",
+                 serve_args: tuple[str, ...] = SUITE_SERVE_ARGS):
         self.binary = binary
+        self.serve_args = serve_args
         self.project_id = project_id
         self.name = name
         self.dir = tempfile.mkdtemp(prefix="ak-compat-")
@@ -99,7 +107,7 @@ class AkServer:
         self._log = open(self.log_path, "a", encoding="utf-8")
         self.proc = subprocess.Popen(
             [self.binary, "--store", self.store, "--keys", self.keys, "--issuer", self.project_id,
-             "serve", "--listen", "127.0.0.1:0"],
+             "serve", "--listen", "127.0.0.1:0", *self.serve_args],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -11,6 +11,10 @@ import DescopeClient from '@descope/node-sdk';
 // regional host from it, so the baseUrl given is used as is.
 export const PROJECT_ID = 'P2akCompatSuite0000000000000';
 const START_TIMEOUT_MS = 30_000;
+// The suites make dozens of deliberate failed authentications from 127.0.0.1 within seconds; ak's
+// per-IP limit on them (default burst 20) would turn later answers into 429s depending on timing.
+// Each file's server gets a larger burst unless it asks otherwise (ratelimit.test.mjs does).
+const SUITE_SERVE_ARGS = ['--auth-failure-burst', '500'];
 const LISTEN_RE = /(?:https?:\/\/)?(127\.0\.0\.1|\[::1\]|localhost):(\d+)/;
 
 function akBin() {
@@ -27,7 +31,7 @@ function cleanEnv() {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AK_')));
 }
 
-export async function startServer(name) {
+export async function startServer(name, { serveArgs = SUITE_SERVE_ARGS } = {}) {
   const bin = akBin();
   const dir = mkdtempSync(join(tmpdir(), 'ak-compat-node-'));
   const base = ['--store', `sqlite:${join(dir, 'ak.db')}`, '--keys', join(dir, 'signing-keys.json'),
@@ -41,7 +45,7 @@ export async function startServer(name) {
   const logPath = join(logDir, `node-${name}-server.log`);
   const log = createWriteStream(logPath, { flags: 'a' });
   const env = { ...cleanEnv(), RUST_LOG: process.env.RUST_LOG ?? 'info' };
-  const proc = spawn(bin, [...base, 'serve', '--listen', '127.0.0.1:0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(bin, [...base, 'serve', '--listen', '127.0.0.1:0', ...serveArgs], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stderr.pipe(log);
   const url = await new Promise((resolve, reject) => {
     let seen = '';
