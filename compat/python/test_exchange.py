@@ -116,3 +116,18 @@ def test_permitted_ips_are_enforced(sdk, tag):
         sdk.run(sdk.client.exchange_access_key(denied["cleartext"]))
     # issue 14: "403 (read-only management key, IP not permitted)".
     assert excinfo.value.status_code == 403
+
+
+def test_an_expired_key_is_refused(sdk, tag):
+    # expireTime is Unix seconds and must be in the future at creation: make one that expires
+    # in 2 s, use it, wait it out.
+    expire = int(time.time()) + 2
+    created = create(sdk, f"expiring {tag}", expire_time=expire)
+    info = sdk.run(sdk.client.exchange_access_key(created["cleartext"]))
+    # A session token never outlives its key.
+    assert info["sessionToken"]["exp"] <= expire
+    while time.time() < expire + 1:
+        time.sleep(0.2)
+    with pytest.raises(AuthException) as excinfo:
+        sdk.run(sdk.client.exchange_access_key(created["cleartext"]))
+    assert excinfo.value.status_code == 401

@@ -243,3 +243,21 @@ def test_the_three_batches(sdk, tag):
         with pytest.raises(AuthException) as excinfo:
             sdk.run(sdk.mgmt.load(key_id))
         assert status_of(excinfo) == 404
+
+
+def test_configured_from_the_environment(sdk, server, monkeypatch, tag):
+    # The SDK's environment form: DESCOPE_BASE_URI and DESCOPE_MANAGEMENT_KEY
+    # (descope/_http_client_base.py, descope_client.py). The project id is passed: the sync
+    # client's management HTTP client takes the raw argument, not DESCOPE_PROJECT_ID.
+    from descope import DescopeClient, DescopeClientAsync
+
+    monkeypatch.setenv("DESCOPE_BASE_URI", server.url)
+    monkeypatch.setenv("DESCOPE_MANAGEMENT_KEY", server.management["cleartext"])
+    client = (DescopeClient if sdk.kind == "sync" else DescopeClientAsync)(project_id=server.project_id)
+    try:
+        created = sdk.run(client.mgmt.access_key.create(name=f"env {tag}"))
+        assert sdk.run(client.mgmt.access_key.load(created["key"]["id"]))["key"]["name"] == f"env {tag}"
+        assert sdk.run(client.exchange_access_key(created["cleartext"]))["keyId"] == created["key"]["id"]
+    finally:
+        if sdk.kind == "async":
+            sdk.run(client.aclose())

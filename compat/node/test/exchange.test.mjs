@@ -129,3 +129,13 @@ test('permitted IPs are enforced', async () => {
   // issue 14: "403 (read-only management key, IP not permitted)".
   await refused(denied.cleartext, 403);
 });
+
+test('an expired key is refused', async () => {
+  const t = tag();
+  const expire = Math.floor(Date.now() / 1000) + 2;
+  const { cleartext } = ok(await mgmt.create(`expiring ${t}`, expire));
+  const { token } = await descope.exchangeAccessKey(cleartext);
+  assert.ok(token.exp <= expire, `the session (exp ${token.exp}) outlives its key (${expire})`);
+  while (Date.now() / 1000 < expire + 1) await new Promise((r) => setTimeout(r, 200));
+  await refused(cleartext);
+});
