@@ -131,3 +131,18 @@ def test_an_expired_key_is_refused(sdk, tag):
     with pytest.raises(AuthException) as excinfo:
         sdk.run(sdk.client.exchange_access_key(created["cleartext"]))
     assert excinfo.value.status_code == 401
+
+
+def test_an_auth_management_key_on_the_exchange_is_ignored(sdk, server, make_sdk, tag):
+    # With auth_management_key set the SDK sends Bearer <pid>:<accessKey>:<authManagementKey>
+    # (_http_client_base.py _get_default_headers); ak ignores the third part.
+    created = create(sdk, f"auth mgmt {tag}")
+    from descope import DescopeClient, DescopeClientAsync
+
+    cls = DescopeClient if sdk.kind == "sync" else DescopeClientAsync
+    client = cls(project_id=server.project_id, base_url=server.url, auth_management_key="some-auth-management-key")
+    try:
+        assert sdk.run(client.exchange_access_key(created["cleartext"]))["keyId"] == created["key"]["id"]
+    finally:
+        if sdk.kind == "async":
+            sdk.run(client.aclose())

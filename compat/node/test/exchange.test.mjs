@@ -139,3 +139,11 @@ test('an expired key is refused', async () => {
   while (Date.now() / 1000 < expire + 1) await new Promise((r) => setTimeout(r, 200));
   await refused(cleartext);
 });
+
+test('an auth management key on the exchange is ignored', async () => {
+  // With authManagementKey the SDK sends Bearer <pid>:<accessKey>:<authManagementKey>.
+  const t = tag();
+  const { key, cleartext } = ok(await mgmt.create(`auth mgmt ${t}`, 0));
+  const client = server.client({ managementKey: undefined, authManagementKey: 'some-auth-management-key' });
+  assert.equal((await client.exchangeAccessKey(cleartext)).token.sub, key.id);
+});
