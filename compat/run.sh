@@ -79,7 +79,7 @@ set +e
 record python $?
 
 step "Node SDK (@descope/node-sdk $(cd "$node_dir" && node -p 'require("./node_modules/@descope/node-sdk/package.json").version')): node --test"
-(cd "$node_dir" && node --test --test-concurrency=1 --test-reporter=spec test/)
+(cd "$node_dir" && node --test --test-concurrency=1 test/)
 record node $?
 
 step "schemathesis against /openapi.json (seeded, bounded)"
