@@ -16,7 +16,7 @@ BURST = 3
 @pytest.fixture
 def limited():
     srv = AkServer(ak_bin(), name="pytest-ratelimit",
-                   serve_args=("--auth-failure-burst", str(BURST), "--auth-failure-per-second", "1"))
+                   serve_args=("--auth-failure-burst", str(BURST), "--auth-failures-per-second", "1"))
     srv.start()
     yield srv
     srv.stop()

@@ -9,7 +9,7 @@ import { startServer } from './harness.mjs';
 const BURST = 3;
 let server;
 before(async () => {
-  server = await startServer('ratelimit', { serveArgs: ['--auth-failure-burst', `${BURST}`, '--auth-failure-per-second', '1'] });
+  server = await startServer('ratelimit', { serveArgs: ['--auth-failure-burst', `${BURST}`, '--auth-failures-per-second', '1'] });
 });
 after(async () => server?.stop());
 
