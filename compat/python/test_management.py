@@ -69,6 +69,13 @@ def test_create_with_every_field(sdk, tag):
     assert key["permittedIps"] == ["127.0.0.1", "10.0.0.0/8"]
     assert key["customAttributes"] == {"team": "infra", "tier": 3}
     assert isinstance(key["createdBy"], str)
+    # The key works as made: 127.0.0.1 is permitted, the user binding needs no user directory.
+    info = sdk.run(sdk.client.exchange_access_key(created["cleartext"]))
+    assert info["keyId"] == key["id"]
+    assert info["sessionToken"]["plan"] == "gold" and info["sessionToken"]["limits"] == {"rpm": 60}
+    assert info["tenants"][f"T-a-{tag}"]["roles"] == ["admin", "viewer"]
+    assert f"T-b-{tag}" in info["tenants"]
+    assert info["sessionToken"]["exp"] <= expire
 
 
 def test_create_with_project_roles_and_defaults(sdk, tag):

@@ -40,7 +40,7 @@ test('create with every field', async () => {
   const t = tag();
   const now = Math.floor(Date.now() / 1000);
   const expire = now + 7 * 24 * 3600;
-  const { key } = await create(
+  const { key, cleartext } = await create(
     `every field ${t}`,
     expire,
     undefined,
@@ -65,6 +65,13 @@ test('create with every field', async () => {
   assert.deepEqual(key.permittedIps, ['127.0.0.1', '10.0.0.0/8']);
   assert.deepEqual(key.customAttributes, { team: 'infra', tier: 3 });
   assert.equal(typeof key.createdBy, 'string');
+  // The key works as made: 127.0.0.1 is permitted, the user binding needs no user directory.
+  const { token } = await descope.exchangeAccessKey(cleartext);
+  assert.equal(token.sub, key.id);
+  assert.equal(token.plan, 'gold');
+  assert.deepEqual(token.tenants[`T-a-${t}`].roles, ['admin', 'viewer']);
+  assert.ok(token.tenants[`T-b-${t}`]);
+  assert.ok(token.exp <= expire);
 });
 
 test('create with only a name and roles (the SDK omits the rest)', async () => {
