@@ -149,19 +149,24 @@ class AkServer:
                 raise RuntimeError(f"`ak serve` at {self.url} never answered /healthz; log: {self.log_tail()}")
             time.sleep(0.1)
 
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    def stop(self) -> int | None:
+        """SIGTERM, then the exit status (ak exits 0 after a graceful stop; killed after 10 s)."""
+        code = None
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+            code = self.proc.returncode
         if self._log is not None:
             self._log.close()
             self._log = None
         if not os.environ.get("AK_COMPAT_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
+        return code
 
     def log_tail(self, lines: int = 40) -> str:
         try:

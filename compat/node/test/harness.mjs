@@ -93,8 +93,9 @@ export async function startServer(name, { serveArgs = SUITE_SERVE_ARGS } = {}) {
       const managementKey = 'managementKey' in options ? options.managementKey : management.cleartext;
       return DescopeClient({ projectId: PROJECT_ID, baseUrl: url, ...options, managementKey });
     },
+    /** SIGTERM; fails unless ak exits 0 (a graceful stop), killing it after 10 s. */
     async stop() {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGTERM');
         const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
@@ -103,6 +104,9 @@ export async function startServer(name, { serveArgs = SUITE_SERVE_ARGS } = {}) {
       }
       log.end();
       if (!process.env.AK_COMPAT_KEEP) rmSync(dir, { recursive: true, force: true });
+      if (proc.exitCode !== 0) {
+        throw new Error(`ak serve did not stop cleanly (exit ${proc.exitCode}, signal ${proc.signalCode}); see ${logPath}`);
+      }
     },
   };
 }
