@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -41,7 +42,7 @@ START_TIMEOUT_SECS = 30.0
 # a larger burst; test_rate_limit.py checks the limiter itself on a server of its own.
 SUITE_SERVE_ARGS = ("--auth-failure-burst", "500")
 
-_LISTEN_RE = re.compile(r"(?:https?://)?(127\.0\.0\.1|\[::1\]|localhost):(\d+)")
+_LISTEN_RE = re.compile(r"(https?)://(127\.0\.0\.1|\[::1\]|localhost):(\d+)")
 
 
 def ak_bin() -> str:
@@ -58,8 +59,9 @@ class AkServer:
     """One `ak serve` process over its own temporary store."""
 
     def __init__(self, binary: str, project_id: str = PROJECT_ID, name: str = "ak",
-                 serve_args: tuple[str, ...] = SUITE_SERVE_ARGS):
+                 serve_args: tuple[str, ...] = SUITE_SERVE_ARGS, ca_file: str | None = None):
         self.binary = binary
+        self.ca_file = ca_file  # the CA that signed --tls-cert, to reach /healthz over https
         self.serve_args = serve_args
         self.project_id = project_id
         self.name = name
@@ -127,7 +129,7 @@ class AkServer:
                 if not found:
                     match = _LISTEN_RE.search(line)
                     if match:
-                        found.append(f"http://{match.group(1)}:{match.group(2)}")
+                        found.append(f"{match.group(1)}://{match.group(2)}:{match.group(3)}")
                         ready.set()
             ready.set()
 
@@ -139,7 +141,8 @@ class AkServer:
         deadline = time.monotonic() + START_TIMEOUT_SECS
         while True:
             try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2, context=context) as response:
                     if response.status == 200:
                         return self
             except (urllib.error.URLError, ConnectionError, TimeoutError):

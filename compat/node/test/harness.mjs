@@ -2,9 +2,11 @@
 // The ak binary is $AK_BIN (compat/run.sh builds it and sets it).
 
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, createWriteStream, mkdirSync, accessSync, constants } from 'node:fs';
+import { mkdtempSync, rmSync, createWriteStream, mkdirSync, accessSync, constants, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import https from 'node:https';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import DescopeClient from '@descope/node-sdk';
 
 // Shaped like a Descope project id (28 characters): below 29 characters the SDK derives no
@@ -14,8 +16,8 @@ const START_TIMEOUT_MS = 30_000;
 // The suites make dozens of deliberate failed authentications from 127.0.0.1 within seconds; ak's
 // per-IP limit on them (default burst 20) would turn later answers into 429s depending on timing.
 // Each file's server gets a larger burst unless it asks otherwise (ratelimit.test.mjs does).
-const SUITE_SERVE_ARGS = ['--auth-failure-burst', '500'];
-const LISTEN_RE = /(?:https?:\/\/)?(127\.0\.0\.1|\[::1\]|localhost):(\d+)/;
+export const SUITE_SERVE_ARGS = ['--auth-failure-burst', '500'];
+const LISTEN_RE = /(https?):\/\/(127\.0\.0\.1|\[::1\]|localhost):(\d+)/;
 
 function akBin() {
   const bin = process.env.AK_BIN;
@@ -31,7 +33,8 @@ function cleanEnv() {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AK_')));
 }
 
-export async function startServer(name, { serveArgs = SUITE_SERVE_ARGS } = {}) {
+// `ca`: the PEM that signed --tls-cert, to reach /healthz over https.
+export async function startServer(name, { serveArgs = SUITE_SERVE_ARGS, ca } = {}) {
   const bin = akBin();
   const dir = mkdtempSync(join(tmpdir(), 'ak-compat-node-'));
   const base = ['--store', `sqlite:${join(dir, 'ak.db')}`, '--keys', join(dir, 'signing-keys.json'),
@@ -57,7 +60,7 @@ export async function startServer(name, { serveArgs = SUITE_SERVE_ARGS } = {}) {
       const match = LISTEN_RE.exec(seen);
       if (match) {
         clearTimeout(timer);
-        resolve(`http://${match[1]}:${match[2]}`);
+        resolve(`${match[1]}://${match[2]}:${match[3]}`);
         proc.stdout.off('data', onData);
         proc.stdout.on('data', (more) => log.write(more));
       }
@@ -71,7 +74,7 @@ export async function startServer(name, { serveArgs = SUITE_SERVE_ARGS } = {}) {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     try {
-      if ((await fetch(`${url}/healthz`)).status === 200) break;
+      if ((await healthz(url, ca)) === 200) break;
     } catch {
       // not listening yet
     }
@@ -111,6 +114,16 @@ export async function startServer(name, { serveArgs = SUITE_SERVE_ARGS } = {}) {
   };
 }
 
+function healthz(url, ca) {
+  if (!ca) return fetch(`${url}/healthz`).then((r) => r.status);
+  return new Promise((resolve, reject) => {
+    https.get(`${url}/healthz`, { ca }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    }).on('error', reject);
+  });
+}
+
 /** Unwraps an SdkResponse, failing with the server's error when it is not ok. */
 export function ok(response) {
   if (!response.ok) {
@@ -121,4 +134,16 @@ export function ok(response) {
 
 export function tag() {
   return Math.random().toString(36).slice(2, 12);
+}
+
+const README = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'README.md');
+
+/** The first ```language block after the line `<!-- compat:<marker> ...-->` in README.md. */
+export function readmeSnippet(marker, language) {
+  const text = readFileSync(README, 'utf8');
+  const escaped = (x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`^<!-- compat:${escaped(marker)}\\b[^\\n]*-->\\n\`\`\`${escaped(language)}\\n([\\s\\S]*?)^\`\`\`$`, 'm');
+  const match = re.exec(text);
+  if (!match) throw new Error(`README.md has no <!-- compat:${marker} --> \`\`\`${language} block`);
+  return match[1];
 }

@@ -4,23 +4,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { startServer, ok } from './harness.mjs';
+import { startServer, ok, readmeSnippet } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const README = join(here, '..', '..', '..', 'README.md');
-
-function snippet(marker, language) {
-  const text = readFileSync(README, 'utf8');
-  const escaped = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const re = new RegExp(`^<!-- compat:${escaped(marker)}\\b[^\\n]*-->\\n\`\`\`${escaped(language)}\\n([\\s\\S]*?)^\`\`\`$`, 'm');
-  const match = re.exec(text);
-  assert.ok(match, `README.md has no <!-- compat:${marker} --> \`\`\`${language} block`);
-  return match[1];
-}
 
 let server;
 before(async () => {
@@ -29,7 +18,7 @@ before(async () => {
 after(async () => server?.stop());
 
 test('the README Node snippet runs', async () => {
-  const code = snippet('node', 'js');
+  const code = readmeSnippet('node', 'js');
   const env = { ...process.env, AK_URL: server.url, AK_PROJECT_ID: server.projectId, AK_MANAGEMENT_KEY: server.management.cleartext };
   // An --eval module resolves imports from the working directory: compat/node, with node_modules.
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '--eval', code],
