@@ -99,8 +99,9 @@ record schemathesis $?
 set -e
 
 step "done in $((SECONDS - started)) s; server logs in $AK_COMPAT_LOGS"
-# The plain closing line (suites, not tests: each runner printed its own counts above).
-echo "compat: $passed passed, $failed failed"
+# Counts of suites, not tests (each runner printed its own closing counts above), so this line is
+# deliberately not in the bare "N passed, N failed" form that would read as a test count.
+echo "compat suites (python, node, schemathesis): $passed passed, $failed failed"
 if [ "$failed" -ne 0 ]; then
     echo "compat: failed suites:$failures" >&2
     exit 1
