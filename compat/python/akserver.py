@@ -40,7 +40,12 @@ START_TIMEOUT_SECS = 30.0
 # read-only key writing) from 127.0.0.1 within seconds; ak's per-IP limit on them (default burst
 # 20) would turn later answers into 429s depending on timing. Each suite's server therefore gets
 # a larger burst; test_rate_limit.py checks the limiter itself on a server of its own.
-SUITE_SERVE_ARGS = ("--auth-failure-burst", "500")
+#
+# The suites' role catalog (compat/roles.json: every role they use, with permissions), so tokens
+# carry permissions for the SDKs' validate_permissions helpers; with a catalog ak refuses unknown
+# roles.
+ROLES_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "roles.json")
+SUITE_SERVE_ARGS = ("--auth-failure-burst", "500", "--roles", ROLES_FILE)
 
 _LISTEN_RE = re.compile(r"(https?)://(127\.0\.0\.1|\[::1\]|localhost):(\d+)")
 

@@ -57,10 +57,15 @@ def test_exchange_with_custom_claims_and_a_selected_tenant(sdk, server, tag):
     assert sdk.client.validate_tenant_roles(info, t2, ["viewer"])
     assert not sdk.client.validate_tenant_roles(info, f"T-other-{tag}", [])
     assert sdk.client.get_matched_tenant_roles(info, t1, ["admin", "viewer"]) == ["admin"]
-    # No role catalog on the server, so the tenants carry no permissions.
-    assert sdk.client.validate_tenant_permissions(info, t1, [])
-    assert not sdk.client.validate_tenant_permissions(info, t1, ["anything"])
+    # Permissions come from the server's role catalog (compat/roles.json).
+    assert sorted(info["tenants"][t1]["permissions"]) == ["tenant:manage", "tenant:read"]
+    assert sdk.client.validate_tenant_permissions(info, t1, ["tenant:manage", "tenant:read"])
+    assert sdk.client.validate_tenant_permissions(info, t2, ["tenant:read"])
+    assert not sdk.client.validate_tenant_permissions(info, t2, ["tenant:manage"])
     assert not sdk.client.validate_tenant_permissions(info, f"T-other-{tag}", [])
+    assert sdk.client.get_matched_tenant_permissions(info, t2, ["tenant:manage", "tenant:read"]) == ["tenant:read"]
+    # Tenant roles give no project-level permissions.
+    assert not sdk.client.validate_permissions(info, ["tenant:read"])
 
 
 def test_exchange_with_no_options(sdk, tag):
@@ -90,9 +95,29 @@ def test_validate_session_and_project_roles(sdk, server, tag):
     assert sdk.client.validate_roles(session, ["deployer", "reader"])
     assert not sdk.client.validate_roles(session, ["deployer", "admin"])
     assert sdk.client.get_matched_roles(session, ["admin", "reader"]) == ["reader"]
-    assert sdk.client.validate_permissions(session, [])
-    assert not sdk.client.validate_permissions(session, ["deploy"])
-    assert sdk.client.get_matched_permissions(session, ["deploy"]) == []
+    # deployer -> deploy, read; reader -> read (compat/roles.json).
+    assert sorted(session["permissions"]) == ["deploy", "read"]
+    assert sdk.client.validate_permissions(session, ["deploy"])
+    assert sdk.client.validate_permissions(session, ["deploy", "read"])
+    assert not sdk.client.validate_permissions(session, ["deploy", "delete"])
+    assert sdk.client.get_matched_permissions(session, ["delete", "read"]) == ["read"]
+
+    # A key with only the reader role cannot deploy.
+    reader = create(sdk, f"reader {tag}", role_names=["reader"])
+    reader_info = sdk.run(sdk.client.exchange_access_key(reader["cleartext"]))
+    assert sdk.client.validate_permissions(reader_info, ["read"])
+    assert not sdk.client.validate_permissions(reader_info, ["deploy"])
+
+
+def test_an_unknown_role_is_refused(sdk, tag):
+    # With a role catalog, ak refuses roles it does not know (400), project or tenant.
+    with pytest.raises(AuthException) as excinfo:
+        sdk.run(sdk.mgmt.create(name=f"unknown role {tag}", role_names=["no-such-role"]))
+    assert excinfo.value.status_code == 400
+    with pytest.raises(AuthException) as excinfo:
+        sdk.run(sdk.mgmt.create(name=f"unknown tenant role {tag}",
+                                key_tenants=[AssociatedTenant(f"T-{tag}", ["no-such-role"])]))
+    assert excinfo.value.status_code == 400
 
 
 def test_validate_session_refuses_a_tampered_token(sdk, tag):

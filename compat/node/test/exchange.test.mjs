@@ -63,10 +63,13 @@ test('exchange with custom claims and a selected tenant', async () => {
   assert.ok(descope.validateTenantRoles(info, t2, ['viewer']));
   assert.ok(!descope.validateTenantRoles(info, `T-other-${t}`, []));
   assert.deepEqual(descope.getMatchedTenantRoles(info, t1, ['admin', 'viewer']), ['admin']);
-  // No role catalog on the server, so the tenants carry no permissions.
-  assert.ok(descope.validateTenantPermissions(info, t1, []));
-  assert.ok(!descope.validateTenantPermissions(info, t1, ['anything']));
+  // Permissions come from the server's role catalog (compat/roles.json).
+  assert.ok(descope.validateTenantPermissions(info, t1, ['tenant:manage', 'tenant:read']));
+  assert.ok(descope.validateTenantPermissions(info, t2, ['tenant:read']));
+  assert.ok(!descope.validateTenantPermissions(info, t2, ['tenant:manage']));
   assert.ok(!descope.validateTenantPermissions(info, `T-other-${t}`, []));
+  assert.deepEqual(descope.getMatchedTenantPermissions(info, t2, ['tenant:manage', 'tenant:read']), ['tenant:read']);
+  assert.ok(!descope.validatePermissions(info, ['tenant:read']));
 
   // The lower-level call answers Descope's exchange body.
   const raw = ok(await descope.accessKey.exchange(cleartext));
@@ -88,13 +91,29 @@ test('validateSession and project roles', async () => {
   assert.ok(verifier.validateRoles(session, ['deployer', 'reader']));
   assert.ok(!verifier.validateRoles(session, ['deployer', 'admin']));
   assert.deepEqual(verifier.getMatchedRoles(session, ['admin', 'reader']), ['reader']);
-  assert.ok(verifier.validatePermissions(session, []));
-  assert.ok(!verifier.validatePermissions(session, ['deploy']));
-  assert.deepEqual(verifier.getMatchedPermissions(session, ['deploy']), []);
+  // deployer -> deploy, read; reader -> read (compat/roles.json).
+  assert.ok(verifier.validatePermissions(session, ['deploy']));
+  assert.ok(verifier.validatePermissions(session, ['deploy', 'read']));
+  assert.ok(!verifier.validatePermissions(session, ['deploy', 'delete']));
+  assert.deepEqual(verifier.getMatchedPermissions(session, ['delete', 'read']), ['read']);
+  const reader = ok(await mgmt.create(`reader ${t}`, 0, ['reader']));
+  const readerInfo = await descope.exchangeAccessKey(reader.cleartext);
+  assert.ok(descope.validatePermissions(readerInfo, ['read']));
+  assert.ok(!descope.validatePermissions(readerInfo, ['deploy']));
 
   const [header, payload, signature] = jwt.split('.');
   const flipped = signature.slice(0, 5) + (signature[5] === 'A' ? 'B' : 'A') + signature.slice(6);
   await assert.rejects(verifier.validateSession(`${header}.${payload}.${flipped}`), /session validation failed/);
+});
+
+test('an unknown role is refused (400), project or tenant', async () => {
+  const t = tag();
+  const project = await mgmt.create(`unknown role ${t}`, 0, ['no-such-role']);
+  assert.equal(project.ok, false);
+  assert.equal(project.code, 400);
+  const tenant = await mgmt.create(`unknown tenant role ${t}`, 0, undefined, [{ tenantId: `T-${t}`, roleNames: ['no-such-role'] }]);
+  assert.equal(tenant.ok, false);
+  assert.equal(tenant.code, 400);
 });
 
 test('a token for another project id is refused by the SDK', async () => {

@@ -16,7 +16,10 @@ const START_TIMEOUT_MS = 30_000;
 // The suites make dozens of deliberate failed authentications from 127.0.0.1 within seconds; ak's
 // per-IP limit on them (default burst 20) would turn later answers into 429s depending on timing.
 // Each file's server gets a larger burst unless it asks otherwise (ratelimit.test.mjs does).
-export const SUITE_SERVE_ARGS = ['--auth-failure-burst', '500'];
+// The suites' role catalog (compat/roles.json: every role they use, with permissions), so tokens
+// carry permissions for the SDK's validatePermissions helpers; with a catalog ak refuses unknown roles.
+const ROLES_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'roles.json');
+export const SUITE_SERVE_ARGS = ['--auth-failure-burst', '500', '--roles', ROLES_FILE];
 const LISTEN_RE = /(https?):\/\/(127\.0\.0\.1|\[::1\]|localhost):(\d+)/;
 
 function akBin() {
