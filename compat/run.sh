@@ -9,7 +9,7 @@
 #    each only when missing or older than its lock file;
 # 3. runs the Python SDK suite (pytest; sync and async clients), the Node SDK suite (node --test)
 #    and schemathesis against /openapi.json. Each starts its own `ak serve` on a free port over a
-#    temporary SQLite store (compat/python/akserver.py, compat/node/test/harness.mjs).
+#    temporary SQLite store (compat/python/akserver.py, compat/node/harness.mjs).
 #
 # It runs every suite even when one fails, prints a summary line, and exits non-zero if any
 # failed. Server logs go to compat/.logs/ (AK_COMPAT_LOGS); AK_COMPAT_KEEP=1 keeps the stores.

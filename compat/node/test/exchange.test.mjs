@@ -8,7 +8,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, ok, tag } from './harness.mjs';
+import { startServer, ok, tag } from '../harness.mjs';
 
 let server;
 let descope;

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { startServer, ok, readmeSnippet } from './harness.mjs';
+import { startServer, ok, readmeSnippet } from '../harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startServer, ok, readmeSnippet, SUITE_SERVE_ARGS } from './harness.mjs';
+import { startServer, ok, readmeSnippet, SUITE_SERVE_ARGS } from '../harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 let server;

@@ -18,7 +18,7 @@ const START_TIMEOUT_MS = 30_000;
 // Each file's server gets a larger burst unless it asks otherwise (ratelimit.test.mjs does).
 // The suites' role catalog (compat/roles.json: every role they use, with permissions), so tokens
 // carry permissions for the SDK's validatePermissions helpers; with a catalog ak refuses unknown roles.
-const ROLES_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'roles.json');
+const ROLES_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', 'roles.json');
 export const SUITE_SERVE_ARGS = ['--auth-failure-burst', '500', '--roles', ROLES_FILE];
 const LISTEN_RE = /(https?):\/\/(127\.0\.0\.1|\[::1\]|localhost):(\d+)/;
 
@@ -139,7 +139,7 @@ export function tag() {
   return Math.random().toString(36).slice(2, 12);
 }
 
-const README = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'README.md');
+const README = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'README.md');
 
 /** The first ```language block after the line `<!-- compat:<marker> ...-->` in README.md. */
 export function readmeSnippet(marker, language) {
