@@ -219,7 +219,11 @@ fn serve_with_a_role_catalog_puts_permissions_in_tokens() {
         .env_remove("AK_STORE")
         .output()
         .unwrap();
-    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stderr)
+    );
     let claims: Value = serde_json::from_slice(&verified.stdout).unwrap();
     assert_eq!(claims["permissions"], json!(["deploy", "read"]));
     assert_eq!(claims["roles"], json!(["deployer"]));
