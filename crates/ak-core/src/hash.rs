@@ -57,9 +57,11 @@ pub struct HashParamsError(String);
 #[derive(Debug, Clone)]
 pub(crate) struct SecretHasher {
     argon2: Argon2<'static>,
-    /// A hash of a fixed secret, verified against when the key id is unknown so that an unknown
-    /// id costs the same as a wrong secret.
+    /// Hashes of two fixed secrets with one salt, checked as a current and a previous secret
+    /// when the key id is unknown: an unknown id then does the work of the costliest failure, a
+    /// wrong secret for a key in its rotation grace period (one argon2id run, two digests).
     decoy: String,
+    decoy_previous: String,
 }
 
 impl SecretHasher {
@@ -74,11 +76,19 @@ impl SecretHasher {
             .map_err(|error| HashParamsError(error.to_string()))?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let salt = SaltString::encode_b64(b"ak-decoy-salt-16").map_err(|e| HashParamsError(e.to_string()))?;
-        let decoy = argon2
-            .hash_password(&[0u8; SECRET_BYTES], &salt)
-            .map_err(|error| HashParamsError(error.to_string()))?
-            .to_string();
-        Ok(Self { argon2, decoy })
+        let decoy_hash = |secret: &[u8]| {
+            argon2
+                .hash_password(secret, &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|error| HashParamsError(error.to_string()))
+        };
+        let decoy = decoy_hash(&[0u8; SECRET_BYTES])?;
+        let decoy_previous = decoy_hash(&[1u8; SECRET_BYTES])?;
+        Ok(Self {
+            argon2,
+            decoy,
+            decoy_previous,
+        })
     }
 
     /// The PHC string of `secret` with a fresh 16-byte salt.
@@ -160,9 +170,10 @@ impl SecretHasher {
         }
     }
 
-    /// Spends the time of one verification on a fixed decoy hash and returns nothing.
+    /// Spends the time of a failed verification during a grace period on fixed decoy hashes
+    /// and returns nothing.
     pub(crate) fn verify_decoy(&self, secret: &Secret) {
-        let _ = self.verify(secret, &self.decoy);
+        let _ = self.verify_current_or_previous(secret, &self.decoy, Some(&self.decoy_previous));
     }
 }
 
