@@ -129,6 +129,55 @@ mod tests {
         headers
     }
 
+    /// However many verifications are asked for at once, at most `max_concurrent_hashes` run.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn verifications_are_bounded() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        use ak::{AccessKeys, KeySet, MemoryKeyStore, SigningKey};
+
+        use crate::rate_limit::RateLimiter;
+        use crate::state::Shared;
+
+        let store = Arc::new(MemoryKeyStore::new());
+        let keys = AccessKeys::builder()
+            .shared_store(store.clone())
+            .signing_keys(KeySet::new(SigningKey::generate()))
+            .issuer("p")
+            .build()
+            .unwrap();
+        let state = AppState(Arc::new(Shared {
+            keys: ak::AsyncAccessKeys::new(keys),
+            management: Arc::new(ak::ManagementKeys::new(store).unwrap()),
+            project_id: "p".into(),
+            limiter: RateLimiter::new(1, 1.0),
+            hashing: Arc::new(tokio::sync::Semaphore::new(2)),
+            config: crate::ServerConfig::default(),
+        }));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (state, running, peak) = (state.clone(), Arc::clone(&running), Arc::clone(&peak));
+                tokio::spawn(async move {
+                    verify(&state, move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .await
+                    .unwrap();
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        // Never more than the bound; and the bound is reached, so the limit is what held them back.
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+    }
+
     #[test]
     fn bearer_parsing() {
         let secret = |value: &str| bearer_secret(&with(value), "proj").map(|s| s.to_string());
