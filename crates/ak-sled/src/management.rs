@@ -26,18 +26,7 @@ fn decode(id: &str, bytes: &[u8]) -> Result<ManagementKeyRecord, StoreError> {
             format!("unknown management key format {:?}", bytes.first()),
         ));
     };
-    let record: ManagementKeyRecord = serde_json::from_slice(body).map_err(|err| StoreError::Corrupt {
-        id: Some(id.to_owned()),
-        reason: "undecodable management key record".into(),
-        source: Some(Box::new(err)),
-    })?;
-    if record.key.id != id {
-        return Err(StoreError::corrupt(
-            Some(id),
-            format!("the stored management key is for id {:?}", record.key.id),
-        ));
-    }
-    Ok(record)
+    ManagementKeyRecord::from_stored_json(id, body)
 }
 
 impl SledKeyStore {

@@ -5,15 +5,35 @@
 //! before re-opening, which releases sled's directory lock. A `temporary()` store cannot run the
 //! suite: sled deletes it when the last handle drops, so a re-open would find it empty.
 
+use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use ak_core::KeyStore;
+use ak_core::{BackendErrorKind, KeyStore};
 use ak_sled::SledKeyStore;
+
+/// Opens the store in `dir`, waiting (up to 10 s) while sled still holds the directory lock of a
+/// dropped handle: sled releases it when its background threads finish, a moment after the last
+/// handle drops, and on a loaded machine that moment can outlast the re-open.
+fn reopen(dir: &Path) -> SledKeyStore {
+    let start = Instant::now();
+    loop {
+        match SledKeyStore::open(dir) {
+            Err(err)
+                if err.backend_kind() == Some(BackendErrorKind::InUse)
+                    && start.elapsed() < Duration::from_secs(10) =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            opened => return opened.expect("open the sled store"),
+        }
+    }
+}
 
 fn factory() -> impl Fn() -> Arc<dyn KeyStore> {
     let dir = tempfile::tempdir().expect("temporary directory");
     move || {
-        let store = SledKeyStore::open(dir.path().join("store")).expect("open the sled store");
+        let store = reopen(&dir.path().join("store"));
         store.check_consistency().expect("indexes match records");
         Arc::new(store) as Arc<dyn KeyStore>
     }
@@ -24,16 +44,11 @@ ak_testkit::keystore_conformance!(factory());
 mod management {
     use std::sync::Arc;
 
-    use ak_sled::SledKeyStore;
     use ak_testkit::management::{ManagementStoreFactory, Stores};
 
     fn factory() -> impl ManagementStoreFactory {
         let dir = tempfile::tempdir().expect("temporary directory");
-        move || {
-            Stores::of(Arc::new(
-                SledKeyStore::open(dir.path().join("store")).expect("open"),
-            ))
-        }
+        move || Stores::of(Arc::new(super::reopen(&dir.path().join("store"))))
     }
 
     ak_testkit::management_key_conformance!(factory());

@@ -8,18 +8,7 @@ use crate::error::backend;
 use crate::store::SqliteKeyStore;
 
 fn decode(id: &str, body: &str) -> Result<ManagementKeyRecord, StoreError> {
-    let record: ManagementKeyRecord = serde_json::from_str(body).map_err(|err| StoreError::Corrupt {
-        id: Some(id.to_owned()),
-        reason: "undecodable management key record".into(),
-        source: Some(Box::new(err)),
-    })?;
-    if record.key.id != id {
-        return Err(StoreError::corrupt(
-            Some(id),
-            format!("the stored management key body is for id {:?}", record.key.id),
-        ));
-    }
-    Ok(record)
+    ManagementKeyRecord::from_stored_json(id, body.as_bytes())
 }
 
 impl ManagementKeyStore for SqliteKeyStore {

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::store::StoreError;
+
 /// A management key as administrators see it. It never holds the secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -33,6 +35,24 @@ impl ManagementKeyRecord {
     /// The record's key id.
     pub fn id(&self) -> &str {
         &self.key.id
+    }
+
+    /// Decodes a record stored as JSON under `id`: [`StoreError::Corrupt`] naming `id` when the
+    /// bytes are not a record, or are the record of another id. Every store that keeps
+    /// management keys as JSON reads them through this.
+    pub fn from_stored_json(id: &str, json: &[u8]) -> Result<Self, StoreError> {
+        let record: Self = serde_json::from_slice(json).map_err(|err| StoreError::Corrupt {
+            id: Some(id.to_owned()),
+            reason: "undecodable management key record".into(),
+            source: Some(Box::new(err)),
+        })?;
+        if record.key.id != id {
+            return Err(StoreError::corrupt(
+                Some(id),
+                format!("the stored management key is for id {:?}", record.key.id),
+            ));
+        }
+        Ok(record)
     }
 }
 
