@@ -7,7 +7,7 @@
 //! Its background thread calls `fsync` about every 500 ms, so without more an acknowledged
 //! revocation could be lost to a machine crash.
 //!
-//! After every flush, [`DiskSync::sync`] therefore calls `fsync` ([`File::sync_all`]) on sled's
+//! After every flush, `DiskSync::sync` therefore calls `fsync` ([`File::sync_all`]) on sled's
 //! data file, which persists the inode and every dirty page whichever descriptor wrote them, and
 //! on every blob file and the blob directory. The directory's own entries (the data file, the
 //! marker) are synced once when the store is opened.
