@@ -10,7 +10,6 @@ use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::sync::Semaphore;
 
 use crate::config::{ConfigError, ServerConfig};
@@ -74,21 +73,7 @@ pub fn router(
 /// early 401, leaves the connection reusable; 413 past the limit.
 async fn buffered(request: Request, limit: usize) -> Result<Request, ApiError> {
     let (parts, body) = request.into_parts();
-    let declared = parts
-        .headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        return Err(ApiError::too_large(limit));
-    }
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-            return Err(ApiError::too_large(limit));
-        }
-        Err(_) => return Err(ApiError::bad_request("the request body could not be read")),
-    };
+    let bytes = crate::body::read_limited(&parts.headers, body, limit).await?;
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
