@@ -57,7 +57,8 @@ pub(crate) fn bearer_secret(headers: &HeaderMap, project_id: &str) -> Option<Zer
     Some(Zeroizing::new(secret.to_owned()))
 }
 
-/// Runs `work` (a secret verification) on the blocking pool, within the hashing bound.
+/// Runs `work` (a secret verification) as blocking work ([`ak::run_blocking`]), within the
+/// hashing bound.
 pub(crate) async fn verify<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce() -> T + Send + 'static,
@@ -66,9 +67,7 @@ pub(crate) async fn verify<T: Send + 'static>(
         .acquire_owned()
         .await
         .map_err(|error| ApiError::internal(&error))?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|error| ApiError::internal(&error))
+    Ok(ak::run_blocking(work).await)
 }
 
 /// A caller authenticated with a management key.

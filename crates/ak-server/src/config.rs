@@ -9,7 +9,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 /// Default largest request body, in bytes (64 KiB); larger bodies get 413.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// Default request timeout (30 s): a request not answered by then gets 408, and a client that
-/// has not sent its headers by then is disconnected.
+/// has not sent its headers by then is disconnected. A store call or key verification that has
+/// begun runs to its end first (a revocation is never cut off half way), so a store slower than
+/// the timeout answers late with the call's own result, not with 408.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default cap on open connections (1024); further connections wait in the listen backlog.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;

@@ -1,4 +1,4 @@
-//! [`AsyncAccessKeys`]: the service for async code, on tokio's blocking pool.
+//! [`AsyncAccessKeys`]: the service for async code, off tokio's runtime threads.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,8 +8,8 @@ use ak_token::VerifiedToken;
 
 use crate::{AccessKeys, ExchangeError, ExchangeOptions, ExchangeResponse, SessionError};
 
-/// [`AccessKeys`] for async code: every call that touches the store or hashes a secret runs on
-/// tokio's blocking thread pool (`spawn_blocking`), so it never stalls a runtime thread.
+/// [`AccessKeys`] for async code: every call that touches the store or hashes a secret runs as
+/// blocking work ([`run_blocking`]), so it never stalls the runtime's other tasks.
 ///
 /// Offline token validation ([`AccessKeys::validate_session`]) is CPU-only and short; call it on
 /// [`inner`](Self::inner) directly. A panic inside a call is resumed in the caller.
@@ -36,7 +36,27 @@ pub struct AsyncAccessKeys {
     inner: Arc<AccessKeys>,
 }
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+/// Runs `work`, a blocking call (a store read or write, an argon2id verification), from async
+/// code without stalling the runtime's other tasks.
+///
+/// * On a multi-thread runtime the calling worker thread runs `work` itself, after handing its
+///   queue of other tasks to a fresh worker (`tokio::task::block_in_place`). The call does not
+///   wait for a thread of the blocking pool to wake up and then for the runtime to wake the
+///   caller again: that round trip of two thread wake-ups was most of the cost of an exchange
+///   over HTTP (see the HTTP rows of the benchmark report).
+/// * On a current-thread runtime, where a blocked thread would stop everything, `work` runs on
+///   tokio's blocking pool (`spawn_blocking`) and this future waits for it.
+///
+/// Either way the work runs to completion once started, even if this future is dropped: a
+/// revocation that began is never left half done. A panic in `work` is resumed in the caller.
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+pub async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+        return tokio::task::block_in_place(work);
+    }
     match tokio::task::spawn_blocking(work).await {
         Ok(value) => value,
         // The blocking task panicked (resume it here) or was cancelled because the runtime is
@@ -53,7 +73,7 @@ macro_rules! forward {
         $(#[$doc])*
         pub async fn $name(&self, $($arg: $ty),*) -> $out {
             let inner = Arc::clone(&self.inner);
-            blocking(move || inner.$name($($pass),*)).await
+            run_blocking(move || inner.$name($($pass),*)).await
         }
     )*};
 }

@@ -42,7 +42,7 @@
 //!
 //! * `sqlite` (default): [`SqliteKeyStore`], bundled SQLite.
 //! * `sled`: [`SledKeyStore`], pure Rust.
-//! * `tokio`: [`AsyncAccessKeys`], which runs every call on tokio's blocking pool.
+//! * `tokio`: [`AsyncAccessKeys`], which runs every call as blocking work ([`run_blocking`]).
 //!
 //! Features are additive: with both stores enabled, the store is chosen at construction.
 //!
@@ -74,7 +74,7 @@ pub use service::{AccessKeys, AccessKeysBuilder};
 pub use session::SessionError;
 
 #[cfg(feature = "tokio")]
-pub use async_service::AsyncAccessKeys;
+pub use async_service::{AsyncAccessKeys, run_blocking};
 
 #[doc(inline)]
 pub use ak_core::management::{
