@@ -30,6 +30,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::Signer;
 use serde_json::{Map, Value, json};
 
+#[path = "report/http.rs"]
+mod http;
+
 const SEED: [u8; 32] = [42; 32];
 const ISSUER: &str = "P2akBenchProject0000000000000";
 const SEARCH_TENANT: &str = "acme-search";
@@ -55,6 +58,8 @@ struct Plan {
     cold: u32,
     /// Operations per batch of a slow (write) scenario.
     slow: u32,
+    /// The HTTP rows' rounds.
+    http: http::HttpPlan,
 }
 
 impl Plan {
@@ -70,6 +75,11 @@ impl Plan {
                 fast: 20,
                 cold: 10,
                 slow: 2,
+                http: http::HttpPlan {
+                    round: Duration::from_secs(1),
+                    rounds: 2,
+                    creates: 2,
+                },
             }
         } else {
             Self {
@@ -82,6 +92,11 @@ impl Plan {
                 fast: 400,
                 cold: 50,
                 slow: 4,
+                http: http::HttpPlan {
+                    round: Duration::from_secs(1),
+                    rounds: 4,
+                    creates: 20,
+                },
             }
         }
     }
@@ -798,6 +813,9 @@ fn replicate(plan: Plan, root: &Path, index: usize) {
         &mut rows,
     );
     write_rows(plan, &sled, root, &mut rows);
+    drop(sled);
+
+    http::http_rows(plan.http, &root.join(format!("http-{index}")), &mut rows);
     for row in &rows {
         println!("{}", row.to_line());
     }

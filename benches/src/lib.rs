@@ -40,6 +40,7 @@ mod measurement;
 mod row;
 mod stats;
 mod table;
+pub mod wrk;
 
 pub use measure::{Schedule, alternating, per_op_ns};
 pub use measurement::Measurement;
