@@ -38,6 +38,14 @@
 //! only load, search and read the license; 403 otherwise); the exchange takes
 //! `Bearer <projectId>:<accessKey>`. The project id must be the configured issuer.
 //!
+//! # Console
+//!
+//! `GET /console` is the admin console: HTML pages to sign in with a management key and manage
+//! access keys, management keys and signing keys. Its sessions last at most
+//! [`CONSOLE_SESSION_IDLE`] after the last request and [`CONSOLE_SESSION_LIFETIME`] after sign-in,
+//! at most [`MAX_CONSOLE_SESSIONS`] at once, in this process's memory; its table shows
+//! [`CONSOLE_PAGE_SIZE`] keys a page. Its answers are HTML, not the JSON errors below.
+//!
 //! # Errors
 //!
 //! Every error is `{"errorCode", "errorDescription", "errorMessage"}`:

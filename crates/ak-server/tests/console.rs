@@ -143,6 +143,14 @@ async fn every_page_has_a_strict_csp_and_no_store() {
         "/console/signing-keys".to_owned(),
         "/console/assets/console.js".to_owned(),
     ];
+    let missing = console.get("/console/no/such/page").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("no console page"), "{}", missing.body);
+    assert!(
+        missing
+            .header("content-security-policy")
+            .contains("default-src 'none'")
+    );
     for page in pages {
         let got = console.get(&page).await;
         assert_eq!(got.status, 200, "{page}: {}", got.body);

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
 use super::guard::{Change, Signed, refusal};
-use super::keys::confirm_page;
+use super::keys::{Confirm, confirm_page};
 use super::layout::{Page, csrf, field_error, html_page, when};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -171,12 +171,15 @@ pub(crate) async fn revoke_confirm(
     };
     confirm_page(
         &signed,
-        "Revoke a management key",
+        &Confirm {
+            title: "Revoke a management key",
+            section: "management",
+            action: &revoke_url(&key.id),
+            hidden: &[],
+            button: &format!("Revoke \u{201c}{}\u{201d}", key.name),
+            back: "/console/management-keys",
+        },
         question,
-        &revoke_url(&key.id),
-        &[],
-        &format!("Revoke \u{201c}{}\u{201d}", key.name),
-        "/console/management-keys",
     )
 }
 

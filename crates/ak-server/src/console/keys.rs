@@ -525,7 +525,7 @@ fn edit_field(id: &str, label: &str, body: Markup, problems: &Problems) -> Marku
     html! {
         fieldset.edit-field {
             legend { (label) }
-            label.tick { input type="checkbox" name=(tick) value="1" checked[problems.get(id).is_some()]; " Replace " (label.to_lowercase()) " with:" }
+            label.tick { input type="checkbox" name=(tick) value="1" checked[problems.get(id).is_some()]; " Replace with the value below" }
             (body)
         }
     }
@@ -800,16 +800,33 @@ pub(crate) async fn rotate(
     }
 }
 
-/// A page asking to confirm `what` (a POST of `hidden` to `action`).
-pub(crate) fn confirm_page(
-    signed: &Signed,
-    title: &str,
-    question: Markup,
-    action: &str,
-    hidden: &[(&str, &str)],
-    button: &str,
-    back: &str,
-) -> Response {
+/// What a confirmation page asks for and where its answer goes.
+#[derive(Debug)]
+pub(crate) struct Confirm<'a> {
+    /// The page's title and heading.
+    pub(crate) title: &'a str,
+    /// The navigation section it belongs to.
+    pub(crate) section: &'a str,
+    /// Where the confirming POST goes.
+    pub(crate) action: &'a str,
+    /// The hidden fields it carries.
+    pub(crate) hidden: &'a [(&'a str, &'a str)],
+    /// The confirming button's words.
+    pub(crate) button: &'a str,
+    /// Where Cancel leads.
+    pub(crate) back: &'a str,
+}
+
+/// A page asking to confirm `question`.
+pub(crate) fn confirm_page(signed: &Signed, confirm: &Confirm<'_>, question: Markup) -> Response {
+    let Confirm {
+        title,
+        section,
+        action,
+        hidden,
+        button,
+        back,
+    } = *confirm;
     let body = html! {
         h1 { (title) }
         form.card method="post" action=(action) {
@@ -819,7 +836,7 @@ pub(crate) fn confirm_page(
             div.actions { button.danger type="submit" { (button) } a href=(back) { "Cancel" } }
         }
     };
-    html_page(&Page::of(title, signed, "keys"), body)
+    html_page(&Page::of(title, signed, section), body)
 }
 
 /// `GET /console/keys/{id}/delete`: the confirmation, naming the key.
@@ -844,12 +861,15 @@ pub(crate) async fn delete_confirm(
     };
     confirm_page(
         &signed,
-        "Delete a key",
+        &Confirm {
+            title: "Delete a key",
+            section: "keys",
+            action: &format!("{url}/delete"),
+            hidden: &[],
+            button: &format!("Delete \u{201c}{}\u{201d}", key.name),
+            back: &url,
+        },
         question,
-        &format!("{url}/delete"),
-        &[],
-        &format!("Delete \u{201c}{}\u{201d}", key.name),
-        &url,
     )
 }
 
@@ -900,12 +920,15 @@ pub(crate) async fn batch(State(state): State<AppState>, change: Change) -> Resp
         hidden.push(("confirmed", "1"));
         return confirm_page(
             &signed,
-            &format!("{verb} {count} {noun}"),
+            &Confirm {
+                title: &format!("{verb} {count} {noun}"),
+                section: "keys",
+                action: "/console/keys/batch",
+                hidden: &hidden,
+                button: &format!("{verb} {count} {noun}"),
+                back: "/console/keys",
+            },
             question,
-            "/console/keys/batch",
-            &hidden,
-            &format!("{verb} {count} {noun}"),
-            "/console/keys",
         );
     }
     let result = match action {

@@ -68,7 +68,16 @@ pub(crate) fn routes() -> Router<AppState> {
             "/console/signing-keys/{kid}/retire",
             get(signing::retire_confirm).post(signing::retire),
         )
+        .route("/console/{*rest}", get(not_found))
         .route_layer(middleware::from_fn(headers))
+}
+
+/// Any other console address: a page, not the API's JSON 404.
+async fn not_found() -> Response {
+    guard::refusal(
+        axum::http::StatusCode::NOT_FOUND,
+        "There is no console page at this address.",
+    )
 }
 
 /// The security headers of every console answer.

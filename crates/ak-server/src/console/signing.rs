@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
 use super::guard::{Change, Signed, refusal};
-use super::keys::confirm_page;
+use super::keys::{Confirm, confirm_page};
 use super::layout::{Page, csrf, html_page};
 use crate::state::AppState;
 
@@ -122,12 +122,15 @@ pub(crate) async fn retire_confirm(
     };
     confirm_page(
         &signed,
-        "Retire a signing key",
+        &Confirm {
+            title: "Retire a signing key",
+            section: "signing",
+            action: &retire_url(&kid),
+            hidden: &[],
+            button: "Retire the key",
+            back: "/console/signing-keys",
+        },
         question,
-        &retire_url(&kid),
-        &[],
-        "Retire the key",
-        "/console/signing-keys",
     )
 }
 
