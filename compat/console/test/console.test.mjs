@@ -128,6 +128,34 @@ test('create a key with tenants and an IP range, copy and exchange it, deactivat
   await context.close();
 });
 
+test('server errors are shown in words next to their field; rotation shows the new cleartext once', async () => {
+  const { context, page } = await open();
+  await signIn(page, server.admin);
+  await page.goto(`${server.url}/console/keys/new`);
+  await page.getByLabel('Name (required)').fill('both-kinds');
+  await page.getByLabel('Project roles').fill('viewer');
+  await page.getByLabel('Tenants and their roles').fill('tenant-x');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.locator('#tenants-error').waitFor();
+  assert.match(await page.locator('#tenants-error').innerText(), /mutually exclusive/);
+  assert.equal(await page.getByLabel('Tenants and their roles').getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.getByLabel('Name (required)').inputValue(), 'both-kinds', 'what was typed is kept');
+  await check(page, 'key-new-errors');
+
+  const { body } = await server.api('/v1/mgmt/accesskey/create', { name: 'rotating' });
+  const oldCleartext = body.cleartext;
+  await page.goto(`${server.url}/console/keys/${body.key.id}`);
+  await page.getByLabel('The old cleartext keeps working for').selectOption('3600');
+  await page.getByRole('button', { name: 'Rotate the secret' }).click();
+  await page.getByRole('heading', { name: 'Key rotated' }).waitFor();
+  await check(page, 'key-rotated');
+  const newCleartext = await page.locator('#cleartext').inputValue();
+  assert.notEqual(newCleartext, oldCleartext);
+  assert.equal(await server.exchange(newCleartext), 200);
+  assert.equal(await server.exchange(oldCleartext), 200, 'the old one works during the grace hour');
+  await context.close();
+});
+
 test('a batch delete of three keys, confirmed with the count', async () => {
   const ids = [];
   for (const n of [1, 2, 3]) ids.push(await createKey(`batch-${n}`));

@@ -471,7 +471,8 @@ async fn bad_input_is_shown_next_to_its_field_and_changes_nothing() {
     let server = start(ServerConfig::default()).await;
     let console = sign_in(&server, &server.admin).await;
     let csrf = console.csrf().await;
-    let cases: [(&[(&str, &str)], &str, &str); 5] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case<'_>; 5] = [
         (&[("name", "")], "name-error", "needs a name"),
         (
             &[("name", "x"), ("claims", "{oops")],
