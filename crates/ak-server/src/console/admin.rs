@@ -9,8 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
 use super::guard::{Change, Signed, refusal};
-use super::keys::{Confirm, confirm_page};
-use super::layout::{Page, csrf, field_error, html_page, when};
+use super::layout::{Confirm, Page, confirm_page, csrf, field_error, html_page, when};
 use crate::error::ApiError;
 use crate::state::AppState;
 

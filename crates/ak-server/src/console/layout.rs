@@ -7,6 +7,7 @@ use maud::{DOCTYPE, Markup, html};
 use time::OffsetDateTime;
 use time::format_description::OwnedFormatItem;
 
+use super::form::Problems;
 use super::guard::Signed;
 
 /// What the frame needs to know about a page.
@@ -119,4 +120,103 @@ pub(crate) fn when(seconds: i64) -> String {
 /// An expiry for people: the time, or "never".
 pub(crate) fn expiry(expire_time: Option<i64>) -> String {
     expire_time.map_or_else(|| "never".to_owned(), when)
+}
+
+/// A labelled one-line input with its help and its error.
+pub(crate) fn input(id: &str, label: &str, value: &str, help: &str, problems: &Problems) -> Markup {
+    let problem = problems.get(id);
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            input id=(id) name=(id) type="text" value=(value)
+                aria-describedby=(format!("{id}-help {id}-error")) aria-invalid=[problem.map(|_| "true")];
+            p.help id=(format!("{id}-help")) { (help) }
+            (field_error(id, problem))
+        }
+    }
+}
+
+/// A labelled textarea; `json` makes the script check it as a JSON object while typing.
+pub(crate) fn textarea(
+    id: &str,
+    label: &str,
+    value: &str,
+    help: &str,
+    json: bool,
+    problems: &Problems,
+) -> Markup {
+    let problem = problems.get(id);
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            textarea id=(id) name=(id) rows="3" data-json=[json.then_some("object")]
+                aria-describedby=(format!("{id}-help {id}-error")) aria-invalid=[problem.map(|_| "true")] { (value) }
+            p.help id=(format!("{id}-help")) { (help) }
+            (field_error(id, problem))
+        }
+    }
+}
+
+pub(crate) fn select(
+    id: &str,
+    label: &str,
+    current: &str,
+    options: &[(&str, &str)],
+    problems: &Problems,
+) -> Markup {
+    let problem = problems.get(id);
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            select id=(id) name=(id) aria-describedby=(format!("{id}-error")) aria-invalid=[problem.map(|_| "true")] {
+                @for (value, text) in options {
+                    option value=(value) selected[*value == current] { (text) }
+                }
+            }
+            (field_error(id, problem))
+        }
+    }
+}
+
+pub(crate) fn general(problems: &Problems) -> Markup {
+    html! { @if let Some(message) = problems.get("") { p.error role="alert" { (message) } } }
+}
+
+/// What a confirmation page asks for and where its answer goes.
+#[derive(Debug)]
+pub(crate) struct Confirm<'a> {
+    /// The page's title and heading.
+    pub(crate) title: &'a str,
+    /// The navigation section it belongs to.
+    pub(crate) section: &'a str,
+    /// Where the confirming POST goes.
+    pub(crate) action: &'a str,
+    /// The hidden fields it carries.
+    pub(crate) hidden: &'a [(&'a str, &'a str)],
+    /// The confirming button's words.
+    pub(crate) button: &'a str,
+    /// Where Cancel leads.
+    pub(crate) back: &'a str,
+}
+
+/// A page asking to confirm `question`.
+pub(crate) fn confirm_page(signed: &Signed, confirm: &Confirm<'_>, question: Markup) -> Response {
+    let Confirm {
+        title,
+        section,
+        action,
+        hidden,
+        button,
+        back,
+    } = *confirm;
+    let body = html! {
+        h1 { (title) }
+        form.card method="post" action=(action) {
+            (csrf(signed))
+            @for (name, value) in hidden { input type="hidden" name=(name) value=(value); }
+            (question)
+            div.actions { button.danger type="submit" { (button) } a href=(back) { "Cancel" } }
+        }
+    };
+    html_page(&Page::of(title, signed, section), body)
 }

@@ -12,8 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
 use super::guard::{Change, Signed, refusal};
-use super::keys::{Confirm, confirm_page};
-use super::layout::{Page, csrf, html_page};
+use super::layout::{Confirm, Page, confirm_page, csrf, html_page};
 use crate::state::AppState;
 
 /// Whether a rotation outlives the process and reaches other nodes.
