@@ -91,29 +91,42 @@ impl FromRequestParts<AppState> for Manager {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
+        let ip = ClientIp::from_request_parts(parts, state)
             .await
             .unwrap_or(ClientIp(None));
-        let bucket = ClientIp(ip).bucket();
-        state.limiter.check(bucket).map_err(ApiError::rate_limited)?;
-        let result = match bearer_secret(&parts.headers, &state.project_id) {
-            None => Err(ApiError::unauthorized()),
-            Some(secret) => {
-                let management = Arc::clone(&state.management);
-                match verify(state, move || management.authenticate(&secret)).await {
-                    Ok(Ok(key)) => Ok(Self(key)),
-                    Ok(Err(error)) => Err(error.into()),
-                    Err(error) => Err(error),
-                }
-            }
-        };
-        if let Err(error) = &result
-            && error.is_auth_failure()
-        {
-            state.limiter.fail(bucket);
-        }
-        result
+        let secret = bearer_secret(&parts.headers, &state.project_id);
+        authenticate_management(state, ip, secret).await.map(Self)
     }
+}
+
+/// The management key whose cleartext is `secret`, as every caller checks it (the API's bearer
+/// header and the console's sign-in): 429 before any verification when `ip` has no failures
+/// left, the verification within the hashing bound, and a failure counted against `ip`.
+/// `None` (no usable credential) fails like a wrong key.
+pub(crate) async fn authenticate_management(
+    state: &AppState,
+    ip: ClientIp,
+    secret: Option<Zeroizing<String>>,
+) -> Result<ManagementKey, ApiError> {
+    let bucket = ip.bucket();
+    state.limiter.check(bucket).map_err(ApiError::rate_limited)?;
+    let result = match secret {
+        None => Err(ApiError::unauthorized()),
+        Some(secret) => {
+            let management = Arc::clone(&state.management);
+            match verify(state, move || management.authenticate(&secret)).await {
+                Ok(Ok(key)) => Ok(key),
+                Ok(Err(error)) => Err(error.into()),
+                Err(error) => Err(error),
+            }
+        }
+    };
+    if let Err(error) = &result
+        && error.is_auth_failure()
+    {
+        state.limiter.fail(bucket);
+    }
+    result
 }
 
 #[cfg(test)]
@@ -152,6 +165,7 @@ mod tests {
             limiter: RateLimiter::new(1, 1.0),
             hashing: Arc::new(tokio::sync::Semaphore::new(2)),
             config: crate::ServerConfig::default(),
+            console: crate::console::session::Sessions::default(),
         }));
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));

@@ -33,6 +33,14 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most keys one search answers with.
 pub const MAX_SEARCH_RESULTS: usize = 10_000;
+/// A console session ends this long after its last request (15 min).
+pub const CONSOLE_SESSION_IDLE: Duration = Duration::from_secs(15 * 60);
+/// A console session ends this long after sign-in, however busy (1 h).
+pub const CONSOLE_SESSION_LIFETIME: Duration = Duration::from_secs(60 * 60);
+/// Most console sessions one server holds; a sign-in past it ends the oldest session (10 000).
+pub const MAX_CONSOLE_SESSIONS: usize = 10_000;
+/// Keys per page of the console's key table (25).
+pub const CONSOLE_PAGE_SIZE: u32 = 25;
 
 /// How the server behaves. Every field has a documented default ([`ServerConfig::default`]).
 #[derive(Debug, Clone)]

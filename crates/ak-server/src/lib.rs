@@ -38,6 +38,14 @@
 //! only load, search and read the license; 403 otherwise); the exchange takes
 //! `Bearer <projectId>:<accessKey>`. The project id must be the configured issuer.
 //!
+//! # Console
+//!
+//! `GET /console` is the admin console: HTML pages to sign in with a management key and manage
+//! access keys, management keys and signing keys. Its sessions last at most
+//! [`CONSOLE_SESSION_IDLE`] after the last request and [`CONSOLE_SESSION_LIFETIME`] after sign-in,
+//! at most [`MAX_CONSOLE_SESSIONS`] at once, in this process's memory; its table shows
+//! [`CONSOLE_PAGE_SIZE`] keys a page. Its answers are HTML, not the JSON errors below.
+//!
 //! # Errors
 //!
 //! Every error is `{"errorCode", "errorDescription", "errorMessage"}`:
@@ -82,6 +90,7 @@ mod auth;
 mod body;
 mod client_ip;
 mod config;
+mod console;
 mod error;
 mod handlers;
 mod openapi;
@@ -93,9 +102,10 @@ mod tls;
 pub mod wire;
 
 pub use config::{
-    ConfigError, DEFAULT_AUTH_FAILURE_BURST, DEFAULT_AUTH_FAILURES_PER_SECOND, DEFAULT_LISTEN,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_REQUEST_TIMEOUT,
-    DEFAULT_SHUTDOWN_GRACE, MAX_SEARCH_RESULTS, MAX_TRACKED_CLIENTS, MIN_HEADER_BYTES, ServerConfig,
+    CONSOLE_PAGE_SIZE, CONSOLE_SESSION_IDLE, CONSOLE_SESSION_LIFETIME, ConfigError,
+    DEFAULT_AUTH_FAILURE_BURST, DEFAULT_AUTH_FAILURES_PER_SECOND, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_GRACE,
+    MAX_CONSOLE_SESSIONS, MAX_SEARCH_RESULTS, MAX_TRACKED_CLIENTS, MIN_HEADER_BYTES, ServerConfig,
     TLS_HANDSHAKE_TIMEOUT,
 };
 pub use error::{ApiError, ErrorBody};

@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use tokio::sync::Semaphore;
 
 use crate::config::{ConfigError, ServerConfig};
+use crate::console::session::Sessions;
 use crate::error::ApiError;
 use crate::handlers::{Logged, exchange, management, public};
 use crate::rate_limit::RateLimiter;
@@ -39,6 +40,7 @@ pub fn router(
         limiter: RateLimiter::new(config.auth_failure_burst, config.auth_failures_per_second),
         hashing: Arc::new(Semaphore::new(config.max_concurrent_hashes)),
         config,
+        console: Sessions::default(),
     }));
     Ok(Router::new()
         .route("/v1/mgmt/accesskey/create", post(management::create))
@@ -63,6 +65,7 @@ pub fn router(
         .route("/v2/keys/{project_id}", get(public::jwks))
         .route("/healthz", get(public::healthz))
         .route("/openapi.json", get(public::openapi))
+        .merge(crate::console::routes())
         .fallback(public::not_found)
         .method_not_allowed_fallback(public::method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe))

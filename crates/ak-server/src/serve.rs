@@ -19,6 +19,13 @@ use tower::ServiceExt;
 use crate::config::{ConfigError, ServerConfig, TLS_HANDSHAKE_TIMEOUT};
 use crate::tls::TlsConfig;
 
+/// How a request reached the server, set on every request by [`serve`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Transport {
+    /// The connection is TLS (the console then marks its cookie `Secure`).
+    pub(crate) tls: bool,
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and waits up to
 /// [`ServerConfig::shutdown_grace`] for in-flight requests to finish (idle keep-alive
 /// connections are closed at once).
@@ -29,7 +36,7 @@ use crate::tls::TlsConfig;
 ///   client that has not sent its head within [`ServerConfig::request_timeout`] is disconnected.
 /// * With `tls`, every connection is TLS (handshake within 10 s) and HTTP/1.1.
 /// * Each request carries the peer address (`ConnectInfo<SocketAddr>`), the client address for
-///   rate limiting and permitted IPs.
+///   rate limiting and permitted IPs, and whether the connection is TLS.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -74,10 +81,14 @@ pub async fn serve(
         let http = http.clone();
         let acceptor = acceptor.clone();
         let watcher = graceful.watcher();
+        let transport = Transport {
+            tls: acceptor.is_some(),
+        };
         tokio::spawn(async move {
             let _permit = permit;
             let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                request.extensions_mut().insert(transport);
                 router.clone().oneshot(request)
             });
             match acceptor {

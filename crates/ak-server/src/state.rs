@@ -6,6 +6,7 @@ use ak::{AsyncAccessKeys, ManagementKeys};
 use tokio::sync::Semaphore;
 
 use crate::config::ServerConfig;
+use crate::console::session::Sessions;
 use crate::rate_limit::RateLimiter;
 
 /// The handlers' shared state. Cheap to clone.
@@ -22,6 +23,8 @@ pub(crate) struct Shared {
     /// Bounds concurrent secret verifications.
     pub(crate) hashing: Arc<Semaphore>,
     pub(crate) config: ServerConfig,
+    /// The admin console's signed-in sessions.
+    pub(crate) console: Sessions,
 }
 
 impl std::ops::Deref for AppState {
