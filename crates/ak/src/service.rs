@@ -289,7 +289,7 @@ impl AccessKeys {
 pub struct AccessKeysBuilder {
     manager: KeyManagerBuilder,
     signing_keys: Option<KeySet>,
-    signing_key_store: Option<(Arc<dyn ak_core::SigningKeyStore>, crate::signing::MasterKey)>,
+    signing_key_store: Option<SharedSigningKeys>,
     signing_key_refresh: Option<Duration>,
     clock: Option<Arc<dyn Clock>>,
     issuer: String,
@@ -324,11 +324,17 @@ impl AccessKeysBuilder {
     /// The service then reloads it every [refresh interval](Self::signing_key_refresh) and on an
     /// unknown `kid` (see [`crate::signing`]).
     pub fn signing_key_store(
-        mut self,
+        self,
         store: Arc<dyn ak_core::SigningKeyStore>,
         master_key: crate::signing::MasterKey,
     ) -> Self {
-        self.signing_key_store = Some((store, master_key));
+        self.shared_signing_keys(SharedSigningKeys::new(store, master_key))
+    }
+
+    /// Like [`signing_key_store`](Self::signing_key_store), with the set already opened (its
+    /// clock is replaced by the service's [`clock`](Self::clock) if one is set).
+    pub fn shared_signing_keys(mut self, keys: SharedSigningKeys) -> Self {
+        self.signing_key_store = Some(keys);
         self
     }
 
@@ -425,8 +431,7 @@ impl AccessKeysBuilder {
         })?;
 
         let (keys, follower) = match self.signing_key_store {
-            Some((store, master_key)) => {
-                let mut shared = SharedSigningKeys::new(store, master_key);
+            Some(mut shared) => {
                 if let Some(clock) = self.clock {
                     shared = shared.with_clock(clock);
                 }

@@ -151,6 +151,15 @@ impl SharedSigningKeys {
         self.clock.now()
     }
 
+    /// Whether the store holds a set yet (nothing is opened or created).
+    pub fn is_stored(&self) -> Result<bool, SigningKeysError> {
+        Ok(self
+            .store
+            .load_signing_keys()
+            .map_err(SigningKeysError::Store)?
+            .is_some())
+    }
+
     /// The stored set, opened; `Ok(None)` if the store holds none.
     pub(crate) fn load(&self) -> Result<Option<Loaded>, SigningKeysError> {
         let Some(stored) = self.store.load_signing_keys().map_err(SigningKeysError::Store)? else {
