@@ -188,7 +188,7 @@ impl Document {
                 },
             })
             .collect();
-        infos.sort_by(|a, b| b.activate_at.cmp(&a.activate_at));
+        infos.sort_by_key(|info| std::cmp::Reverse(info.activate_at));
         infos
     }
 
