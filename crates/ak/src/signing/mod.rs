@@ -91,7 +91,7 @@ pub enum SigningKeysError {
     )]
     TooManyKeys,
     /// The activation delay exceeds
-    /// [`MAX_SIGNING_KEY_ACTIVATION_DELAY_SECS`](ak_core::limits::MAX_SIGNING_KEY_ACTIVATION_DELAY_SECS).
+    /// [`ak_core::limits::MAX_SIGNING_KEY_ACTIVATION_DELAY_SECS`].
     #[error("the activation delay may be at most {} days", MAX_SIGNING_KEY_ACTIVATION_DELAY_SECS / 86_400)]
     DelayTooLong,
     /// Other writers kept changing the set; nothing was written.
