@@ -14,9 +14,15 @@ pub(crate) struct Cli {
     /// Where keys are stored: `sqlite:<path>` or `sled:<directory>`.
     #[arg(long, global = true, env = "AK_STORE", default_value = "sqlite:ak.db", value_parser = parse::store_url)]
     pub(crate) store: StoreUrl,
-    /// The signing key set file (default: beside the store; created on first use, mode 0600).
+    /// A signing key set file (JSON) imported into the store once, when the store holds no
+    /// signing keys yet (default: `<store>.signing-keys.json` beside the store, if it exists).
     #[arg(long, global = true, env = "AK_SIGNING_KEYS")]
     pub(crate) keys: Option<PathBuf>,
+    /// The file holding the master key that seals the signing keys in the store (64 hex digits,
+    /// mode 0600). The key itself may instead be given in AK_MASTER_KEY. Default, for local
+    /// stores: `<store>.master-key` beside the store, created on first use.
+    #[arg(long, global = true, env = "AK_MASTER_KEY_FILE")]
+    pub(crate) master_key_file: Option<PathBuf>,
     /// The issuer (project id) written to and required in tokens.
     #[arg(long, global = true, env = "AK_ISSUER", default_value = "ak")]
     pub(crate) issuer: String,
@@ -74,12 +80,32 @@ pub(crate) enum Command {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum SigningKeyCommand {
-    /// Make a new key the signer; the old one keeps verifying until retired.
-    Rotate,
-    /// Remove an old verification key: its tokens stop verifying.
+    /// Add a new signing key: published in the JWKS at once, signing after the delay (default:
+    /// at once). Older keys keep verifying until retired.
+    Rotate {
+        /// Sign with the new key only after this long (e.g. 10m), so verifiers that cache the
+        /// JWKS see it before any token uses it. At most 30d.
+        #[arg(long, value_parser = parse::duration)]
+        activate_after: Option<std::time::Duration>,
+    },
+    /// Remove a key: its tokens stop verifying on every node. The key signing now is refused.
     Retire {
-        /// The key's `kid`.
+        /// The key's `kid` (it may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         kid: String,
+    },
+    /// List the keys of the set: signing, pending (with activation time) or verifying.
+    List,
+    /// Write the set to a key set file (JSON, mode 0600; it holds the private keys).
+    Export {
+        /// The file to write (replaced if it exists).
+        file: PathBuf,
+    },
+    /// Import a key set file: into an empty store it becomes the set; otherwise its new keys are
+    /// added as verification-only keys.
+    Import {
+        /// The key set file (mode 0600).
+        file: PathBuf,
     },
 }
 

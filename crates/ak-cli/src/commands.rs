@@ -4,10 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ak::{
-    AccessKeys, CreateKey, ExchangeOptions, KeyManager, KeyStatus, KeyStore, SearchQuery, SigningKey,
-    UpdateKey,
-};
+use ak::signing::{MASTER_KEY_VAR, MasterKey, SharedSigningKeys, SigningKeyInfo};
+use ak::{AccessKeys, CreateKey, ExchangeOptions, KeyManager, KeyStatus, KeyStore, SearchQuery, UpdateKey};
 use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
 
@@ -64,11 +62,44 @@ impl Context {
             .unwrap_or_else(|| self.cli.store.default_keys_path())
     }
 
+    /// The master key: `AK_MASTER_KEY`, else `--master-key-file`, else the file beside the
+    /// store (created on first use, mode 0600).
+    pub(crate) fn master_key(&self) -> Result<MasterKey, CliError> {
+        if let Some(text) = std::env::var_os(MASTER_KEY_VAR) {
+            let text =
+                Zeroizing::new(text.into_string().map_err(|_| {
+                    CliError::Input(format!("{MASTER_KEY_VAR}: a master key is 64 hex digits"))
+                })?);
+            return MasterKey::parse(&text)
+                .map_err(|_| CliError::Input(format!("{MASTER_KEY_VAR}: a master key is 64 hex digits (32 bytes), e.g. from `openssl rand -hex 32`")));
+        }
+        Ok(match &self.cli.master_key_file {
+            Some(path) => MasterKey::from_file(path)?,
+            None => MasterKey::load_or_create(&self.cli.store.default_master_key_path())?,
+        })
+    }
+
+    /// The store's shared signing keys; a key set file (`--keys`, or the one beside the store),
+    /// if it exists, is imported first when the store holds none yet.
+    pub(crate) fn shared_signing_keys(
+        &self,
+        store: Arc<dyn ak::SigningKeyStore>,
+    ) -> Result<SharedSigningKeys, CliError> {
+        let shared = SharedSigningKeys::new(store, self.master_key()?);
+        if !shared.is_stored()? {
+            let path = self.keys_path();
+            if path.exists() {
+                shared.import(&key_file::load(&path)?)?;
+            }
+        }
+        Ok(shared)
+    }
+
     fn service(&self) -> Result<AccessKeys, CliError> {
-        let keys = key_file::load_or_create(&self.keys_path())?;
+        let views = self.cli.store.open_all()?;
         Ok(AccessKeys::builder()
-            .shared_store(self.store()?)
-            .signing_keys(keys)
+            .shared_store(views.keys)
+            .shared_signing_keys(self.shared_signing_keys(views.signing)?)
             .issuer(&self.cli.issuer)
             .build()?)
     }
@@ -93,10 +124,7 @@ impl Context {
             }
             Command::Exchange(args) => self.exchange(args),
             Command::Verify => self.verify(),
-            Command::Jwks => {
-                let keys = key_file::load_or_create(&self.keys_path())?;
-                self.print(&keys.jwks().to_json())
-            }
+            Command::Jwks => self.print(&self.service()?.jwks().to_json()),
             Command::SigningKey(command) => self.signing_key(command),
             Command::Demo => crate::demo::run(self.cli.json),
             Command::Serve(args) => crate::serve::run(self, args),
@@ -289,27 +317,56 @@ impl Context {
     }
 
     fn signing_key(&self, command: &SigningKeyCommand) -> Result<(), CliError> {
-        let path = self.keys_path();
-        let mut keys = key_file::load(&path)?;
+        let shared = self.shared_signing_keys(self.cli.store.open_all()?.signing)?;
         match command {
-            SigningKeyCommand::Rotate => {
-                keys.rotate(SigningKey::generate());
-                key_file::replace(&path, &keys)?;
-                let kid = keys.active().kid().to_owned();
+            SigningKeyCommand::Rotate { activate_after } => {
+                let info = shared.rotate(activate_after.unwrap_or_default())?;
                 if self.cli.json {
-                    self.print_json(&json!({ "kid": kid }))
+                    self.print_json(&serde_json::to_value(&info).unwrap_or_default())
+                } else if activate_after.is_some_and(|after| !after.is_zero()) {
+                    self.print(&format!(
+                        "New signing key {} is published in the JWKS; it signs from {}. Older keys still verify until retired.",
+                        info.kid,
+                        output::time(info.activate_at)
+                    ))
                 } else {
                     self.print(&format!(
-                        "New signing key {kid} is active; older keys still verify until retired."
+                        "New signing key {} is active; older keys still verify until retired.",
+                        info.kid
                     ))
                 }
             }
             SigningKeyCommand::Retire { kid } => {
-                keys.retire(kid)?;
-                key_file::replace(&path, &keys)?;
+                shared.retire(kid)?;
                 self.done(&format!(
-                    "Retired signing key {kid}; tokens it signed no longer verify."
+                    "Retired signing key {kid}; tokens it signed no longer verify (every node, after its refresh)."
                 ))
+            }
+            SigningKeyCommand::List => {
+                let keys = shared.list()?;
+                if self.cli.json {
+                    self.print_json(&json!({ "keys": keys }))
+                } else {
+                    self.print(&signing_key_table(&keys))
+                }
+            }
+            SigningKeyCommand::Export { file } => {
+                key_file::replace(file, &shared.export()?)?;
+                self.done(&format!(
+                    "Wrote the signing key set to {} (mode 0600).",
+                    file.display()
+                ))
+            }
+            SigningKeyCommand::Import { file } => {
+                let added = shared.import(&key_file::load(file)?)?;
+                if self.cli.json {
+                    self.print_json(&json!({ "added": added }))
+                } else {
+                    self.print(&format!(
+                        "Imported {added} signing key(s) from {}.",
+                        file.display()
+                    ))
+                }
             }
         }
     }
@@ -353,4 +410,22 @@ fn read_secret_input(var: &str, what: &str) -> Result<Zeroizing<String>, CliErro
         return Err(CliError::Input(format!("expected {what} on {source}")));
     }
     Ok(trimmed)
+}
+
+/// One line per signing key: kid, status, activation time.
+fn signing_key_table(keys: &[SigningKeyInfo]) -> String {
+    keys.iter()
+        .map(|key| {
+            let status = serde_json::to_value(key.status)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            format!(
+                "{}  {status:<9}  activates {}",
+                key.kid,
+                output::time(key.activate_at)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -1,8 +1,9 @@
 //! `ak demo`: the main job end to end, narrated, in a temporary SQLite store.
 
-use ak::{
-    AccessKeys, CreateKey, ExchangeError, ExchangeOptions, KeySet, RoleCatalog, SigningKey, SqliteKeyStore,
-};
+use std::sync::Arc;
+
+use ak::signing::MasterKey;
+use ak::{AccessKeys, CreateKey, ExchangeError, ExchangeOptions, RoleCatalog, SqliteKeyStore};
 
 use crate::error::CliError;
 use crate::secret_io::SecretLine;
@@ -31,9 +32,12 @@ pub(crate) fn run(json: bool) -> Result<(), CliError> {
             path.display()
         ),
     );
+    // The signing keys live in the store, sealed under a master key created beside it.
+    let store = Arc::new(SqliteKeyStore::open(&path)?);
+    let master_key = MasterKey::load_or_create(&dir.path().join("ak.db.master-key"))?;
     let keys = AccessKeys::builder()
-        .store(SqliteKeyStore::open(&path)?)
-        .signing_keys(KeySet::new(SigningKey::generate()))
+        .shared_store(Arc::clone(&store) as _)
+        .signing_key_store(store, master_key)
         .issuer("demo-project")
         .role_catalog(RoleCatalog::new().with_project_role("reader", ["reports:read"]))
         .build()?;

@@ -19,6 +19,10 @@ pub(crate) enum CliError {
     Config(#[from] ak::ConfigError),
     #[error("signing keys: {0}")]
     Keys(#[from] ak::KeyError),
+    #[error("signing keys: {0}")]
+    SigningKeys(#[from] ak::signing::SigningKeysError),
+    #[error(transparent)]
+    MasterKey(#[from] ak::signing::MasterKeyError),
     #[error(transparent)]
     Server(#[from] ak_server::ConfigError),
     #[error(transparent)]

@@ -1,12 +1,13 @@
-//! The signing key set file: created on first use with mode 0600, refused when others can read it,
-//! and replaced atomically (write a temporary file, fsync, rename, fsync the directory).
+//! The signing key set file, the import/export format of the signing keys (which live in the
+//! store): refused when others can read it, written with mode 0600 and replaced atomically (write
+//! a temporary file, fsync, rename, fsync the directory).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use ak::{KeySet, SigningKey};
+use ak::KeySet;
 
 /// Why the key file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -25,25 +26,6 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> KeyFileError + '_ {
     move |source| KeyFileError::Io {
         path: path.to_owned(),
         source,
-    }
-}
-
-/// Loads the key set at `path`, creating a new one (mode 0600) if the file does not exist.
-pub(crate) fn load_or_create(path: &Path) -> Result<KeySet, KeyFileError> {
-    match File::open(path) {
-        Ok(file) => read(path, file),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {
-            let keys = KeySet::new(SigningKey::generate());
-            match write_new(path, &keys) {
-                Ok(()) => Ok(keys),
-                // Another process created it first: use theirs.
-                Err(KeyFileError::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
-                    read(path, File::open(path).map_err(io_error(path))?)
-                }
-                Err(error) => Err(error),
-            }
-        }
-        Err(error) => Err(io_error(path)(error)),
     }
 }
 

@@ -15,7 +15,7 @@ use ipnet::IpNet;
 
 use crate::commands::Context;
 use crate::error::CliError;
-use crate::{key_file, parse};
+use crate::parse;
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
@@ -55,6 +55,11 @@ pub(crate) struct ServeArgs {
     /// Runtime worker threads (default: the number of CPUs).
     #[arg(long, env = "AK_WORKERS")]
     workers: Option<usize>,
+    /// How often the signing keys are reloaded from the store (1s ..= 1h), so a rotation or
+    /// retirement made on another node is followed. A token with an unknown kid also reloads
+    /// them (at most once a second).
+    #[arg(long, env = "AK_SIGNING_KEY_REFRESH", default_value = "30s", value_parser = crate::parse::duration)]
+    signing_key_refresh: std::time::Duration,
     /// A role catalog, JSON `{"project": {"role": ["perm", ...]}, "tenant": {"role": [...]}}`:
     /// tokens then carry each role's permissions, and unknown roles are refused (400).
     #[arg(long, env = "AK_ROLES")]
@@ -118,10 +123,12 @@ pub(crate) fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
         (Some(cert), Some(key)) => Some(TlsConfig::from_pem_files(cert, key)?),
         _ => None,
     };
-    let (keys_store, management_store) = context.cli.store.open_both()?;
+    let views = context.cli.store.open_all()?;
+    let management_store = views.management;
     let mut builder = AccessKeys::builder()
-        .shared_store(keys_store)
-        .signing_keys(key_file::load_or_create(&context.keys_path())?)
+        .shared_store(views.keys)
+        .shared_signing_keys(context.shared_signing_keys(views.signing)?)
+        .signing_key_refresh(args.signing_key_refresh)
         .issuer(&context.cli.issuer);
     if let Some(path) = &args.roles {
         builder = builder.role_catalog(role_catalog(path)?);

@@ -3,10 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ak::{KeyStore, ManagementKeyStore, SledKeyStore, SqliteKeyStore, StoreError};
+use ak::{KeyStore, ManagementKeyStore, SigningKeyStore, SledKeyStore, SqliteKeyStore, StoreError};
 
 /// Both views of one opened store: access keys and management keys.
 pub(crate) type Views = (Arc<dyn KeyStore>, Arc<dyn ManagementKeyStore>);
+
+/// Every view of one opened store: access keys, management keys and the signing-key set.
+pub(crate) struct AllViews {
+    pub(crate) keys: Arc<dyn KeyStore>,
+    pub(crate) management: Arc<dyn ManagementKeyStore>,
+    pub(crate) signing: Arc<dyn SigningKeyStore>,
+}
 
 /// A store location.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,24 +57,44 @@ impl StoreUrl {
     /// Opens the store once and returns its access-key and management-key views (sled allows
     /// one open handle per directory, so both must share it).
     pub(crate) fn open_both(&self) -> Result<Views, StoreError> {
-        fn both<S: KeyStore + ManagementKeyStore + 'static>(store: S) -> Views {
+        let views = self.open_all()?;
+        Ok((views.keys, views.management))
+    }
+
+    /// Opens the store once and returns all its views (sled allows one open handle per
+    /// directory, so they must share it).
+    pub(crate) fn open_all(&self) -> Result<AllViews, StoreError> {
+        fn all<S: KeyStore + ManagementKeyStore + SigningKeyStore + 'static>(store: S) -> AllViews {
             let store = Arc::new(store);
-            (Arc::clone(&store) as Arc<dyn KeyStore>, store)
+            AllViews {
+                keys: Arc::clone(&store) as Arc<dyn KeyStore>,
+                management: Arc::clone(&store) as Arc<dyn ManagementKeyStore>,
+                signing: store,
+            }
         }
         Ok(match self {
-            Self::Sqlite(path) => both(SqliteKeyStore::open(path)?),
-            Self::Sled(path) => both(SledKeyStore::open(path)?),
+            Self::Sqlite(path) => all(SqliteKeyStore::open(path)?),
+            Self::Sled(path) => all(SledKeyStore::open(path)?),
         })
+    }
+
+    /// The default master key file: beside the store, named after it (created on first use).
+    pub(crate) fn default_master_key_path(&self) -> PathBuf {
+        self.beside(".master-key")
     }
 
     /// The default signing key file: beside the store, named after it.
     pub(crate) fn default_keys_path(&self) -> PathBuf {
+        self.beside(".signing-keys.json")
+    }
+
+    fn beside(&self, suffix: &str) -> PathBuf {
         let mut name = self
             .path()
             .file_name()
             .map(|n| n.to_os_string())
             .unwrap_or_else(|| "ak".into());
-        name.push(".signing-keys.json");
+        name.push(suffix);
         self.path().with_file_name(name)
     }
 }

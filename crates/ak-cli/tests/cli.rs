@@ -39,6 +39,8 @@ fn ak_with(dir: &Path, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)])
         "AK_ISSUER",
         "AK_ACCESS_KEY",
         "AK_SESSION_TOKEN",
+        "AK_MASTER_KEY",
+        "AK_MASTER_KEY_FILE",
     ] {
         command.env_remove(var);
     }
@@ -131,9 +133,9 @@ fn create_exchange_verify_on_the_default_sqlite_store() {
     assert_eq!(exchanged["keyId"], id);
     let jwt = exchanged["sessionJwt"].as_str().unwrap();
     assert!(exchanged["expiration"].as_i64().unwrap() > 0);
-    let keys_file = dir.path().join("ak.db.signing-keys.json");
+    let master_key_file = dir.path().join("ak.db.master-key");
     assert_eq!(
-        std::fs::metadata(&keys_file).unwrap().permissions().mode() & 0o777,
+        std::fs::metadata(&master_key_file).unwrap().permissions().mode() & 0o777,
         0o600
     );
 
@@ -328,9 +330,11 @@ fn signing_key_rotation_and_retirement() {
         1,
         "the active key cannot be retired"
     );
-    let keys_file = dir.path().join("ak.db.signing-keys.json");
+    // The keys live in the store, sealed under the master key created beside it.
+    assert!(!dir.path().join("ak.db.signing-keys.json").exists());
+    let master_key_file = dir.path().join("ak.db.master-key");
     assert_eq!(
-        std::fs::metadata(&keys_file).unwrap().permissions().mode() & 0o777,
+        std::fs::metadata(&master_key_file).unwrap().permissions().mode() & 0o777,
         0o600
     );
 }
@@ -353,7 +357,11 @@ fn sled_store_and_environment_configuration() {
         .stdout
         .trim()
         .to_owned();
-    assert!(dir.path().join("signing.json").exists());
+    assert!(
+        !dir.path().join("signing.json").exists(),
+        "no key file is created"
+    );
+    assert!(dir.path().join("keys.sled.master-key").exists());
     let claims = ak_with(dir.path(), &["verify"], Some(&jwt), &env).ok().json();
     assert_eq!(claims["iss"], "P2proj");
     // The same token fails against another issuer.
@@ -438,16 +446,23 @@ fn corrupt_store_and_bad_key_files_are_refused() {
         "a refused file is not modified"
     );
 
+    // A key set file to import is checked like before: mode 0600, a valid set.
     let (_, key) = create(dir.path(), &["--name", "k"]);
-    let keys_file = dir.path().join("ak.db.signing-keys.json");
-    ak_with(dir.path(), &["exchange"], Some(&key), &[]).ok();
+    ak(dir.path(), &["signing-key", "export", "exported.json"]).ok();
+    let fresh = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        dir.path().join("exported.json"),
+        fresh.path().join("ak.db.signing-keys.json"),
+    )
+    .unwrap();
+    let keys_file = fresh.path().join("ak.db.signing-keys.json");
     std::fs::set_permissions(&keys_file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let open = ak_with(dir.path(), &["exchange"], Some(&key), &[]);
+    let open = ak(fresh.path(), &["jwks"]);
     assert_eq!(open.code, 1);
     assert!(open.stderr.contains("readable by others"), "{}", open.stderr);
     std::fs::write(&keys_file, b"{\"not\": \"a key set\"}").unwrap();
     std::fs::set_permissions(&keys_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let invalid = ak_with(dir.path(), &["exchange"], Some(&key), &[]);
+    let invalid = ak_with(fresh.path(), &["exchange"], Some(&key), &[]);
     assert_eq!(invalid.code, 1);
     assert!(
         invalid.stderr.contains("not a valid ak key set"),
@@ -566,5 +581,194 @@ fn demo_runs_the_main_job() {
     assert!(
         !dir.path().join("ak.db").exists(),
         "the demo leaves no store behind"
+    );
+}
+
+fn list(dir: &Path, env: &[(&str, &str)]) -> Vec<(String, String)> {
+    let listed = ak_with(dir, &["--json", "signing-key", "list"], None, env)
+        .ok()
+        .json();
+    listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["kid"].as_str().unwrap().to_owned(),
+                k["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn staged_rotation_list_and_retire_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, key) = create(dir.path(), &["--name", "k"]);
+    let old_jwt = ak_with(dir.path(), &["exchange"], Some(&key), &[])
+        .ok()
+        .stdout
+        .trim()
+        .to_owned();
+    let first = list(dir.path(), &[]);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].1, "signing");
+
+    let staged = ak(
+        dir.path(),
+        &["--json", "signing-key", "rotate", "--activate-after", "10m"],
+    )
+    .ok()
+    .json();
+    assert_eq!(staged["status"], "pending");
+    let new_kid = staged["kid"].as_str().unwrap().to_owned();
+    // Published at once, not yet signing.
+    let jwks = ak(dir.path(), &["jwks"]).ok().json();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    let statuses = list(dir.path(), &[]);
+    assert!(
+        statuses.contains(&(new_kid.clone(), "pending".to_owned())),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&(first[0].0.clone(), "signing".to_owned())),
+        "{statuses:?}"
+    );
+    let text = ak(dir.path(), &["signing-key", "list"]).ok().stdout;
+    assert!(text.contains(&new_kid) && text.contains("pending"), "{text}");
+    // The key signing now is refused; an unknown kid too; a pending key may be retired.
+    let refused = ak(dir.path(), &["signing-key", "retire", &first[0].0]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("signing now"), "{}", refused.stderr);
+    assert_eq!(ak(dir.path(), &["signing-key", "retire", "nope"]).code, 1);
+    ak_with(dir.path(), &["verify"], Some(&old_jwt), &[]).ok();
+    ak(dir.path(), &["signing-key", "retire", &new_kid]).ok();
+    assert_eq!(list(dir.path(), &[]).len(), 1);
+    // Bad delays are usage errors or refused.
+    assert_eq!(
+        ak(dir.path(), &["signing-key", "rotate", "--activate-after", "soon"]).code,
+        2
+    );
+    assert_eq!(
+        ak(dir.path(), &["signing-key", "rotate", "--activate-after", "31d"]).code,
+        1
+    );
+    ak(dir.path(), &["signing-key", "rotate", "--activate-after", "30d"]).ok();
+}
+
+#[test]
+fn the_store_holds_the_keys_only_sealed_and_a_wrong_master_key_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, key) = create(dir.path(), &["--name", "k"]);
+    ak_with(dir.path(), &["exchange"], Some(&key), &[]).ok();
+    ak(dir.path(), &["signing-key", "export", "exported.json"]).ok();
+    let exported: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("exported.json")).unwrap()).unwrap();
+    assert_eq!(
+        std::fs::metadata(dir.path().join("exported.json"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let d = exported["keys"][0]["d"].as_str().unwrap().to_owned();
+    let mut dump = std::fs::read(dir.path().join("ak.db")).unwrap();
+    dump.extend(std::fs::read(dir.path().join("ak.db-wal")).unwrap_or_default());
+    assert!(
+        !dump.windows(d.len()).any(|w| w == d.as_bytes()),
+        "private key in the database"
+    );
+
+    let before = list(dir.path(), &[]);
+    let other_key = "ab".repeat(32);
+    let wrong = ak_with(dir.path(), &["jwks"], None, &[("AK_MASTER_KEY", &other_key)]);
+    assert_eq!(wrong.code, 1);
+    assert!(wrong.stderr.contains("different master key"), "{}", wrong.stderr);
+    let rotate = ak_with(
+        dir.path(),
+        &["signing-key", "rotate"],
+        None,
+        &[("AK_MASTER_KEY", &other_key)],
+    );
+    assert_eq!(rotate.code, 1);
+    assert_eq!(list(dir.path(), &[]), before, "nothing was written over the set");
+    // A malformed key is refused without echoing it.
+    let malformed = ak_with(
+        dir.path(),
+        &["jwks"],
+        None,
+        &[("AK_MASTER_KEY", "secret-but-not-hex")],
+    );
+    assert_eq!(malformed.code, 1);
+    assert!(malformed.stderr.contains("64 hex digits"), "{}", malformed.stderr);
+    assert!(!malformed.stderr.contains("secret-but-not-hex"));
+
+    // The same master key given explicitly, by file or environment, opens the set.
+    let text = std::fs::read_to_string(dir.path().join("ak.db.master-key")).unwrap();
+    let by_env = ak_with(
+        dir.path(),
+        &["--json", "signing-key", "list"],
+        None,
+        &[("AK_MASTER_KEY", text.trim())],
+    );
+    assert_eq!(
+        by_env.ok().json()["keys"][0]["kid"].as_str().unwrap(),
+        before[0].0
+    );
+    std::fs::copy(dir.path().join("ak.db.master-key"), dir.path().join("kek")).unwrap();
+    std::fs::set_permissions(dir.path().join("kek"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::remove_file(dir.path().join("ak.db.master-key")).unwrap();
+    assert_eq!(list(dir.path(), &[("AK_MASTER_KEY_FILE", "kek")]), before);
+    ak(dir.path(), &["--master-key-file", "kek", "jwks"]).ok();
+    let missing = ak(dir.path(), &["--master-key-file", "missing", "jwks"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("missing"), "{}", missing.stderr);
+}
+
+#[test]
+fn an_existing_key_file_is_imported_once_and_import_adds_keys() {
+    let source = tempfile::tempdir().unwrap();
+    ak(source.path(), &["signing-key", "export", "set.json"]).ok();
+    let kid = list(source.path(), &[])[0].0.clone();
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        source.path().join("set.json"),
+        dir.path().join("ak.db.signing-keys.json"),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        dir.path().join("ak.db.signing-keys.json"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    assert_eq!(list(dir.path(), &[]), [(kid.clone(), "signing".to_owned())]);
+    // Later changes live in the store; the file is not read again.
+    ak(dir.path(), &["signing-key", "rotate"]).ok();
+    std::fs::remove_file(dir.path().join("ak.db.signing-keys.json")).unwrap();
+    assert_eq!(list(dir.path(), &[]).len(), 2);
+
+    // `import` into a store with a set adds the file's keys as verification-only keys.
+    let third = tempfile::tempdir().unwrap();
+    let own = list(third.path(), &[])[0].0.clone();
+    std::fs::copy(source.path().join("set.json"), third.path().join("set.json")).unwrap();
+    std::fs::set_permissions(
+        third.path().join("set.json"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let imported = ak(third.path(), &["--json", "signing-key", "import", "set.json"])
+        .ok()
+        .json();
+    assert_eq!(imported["added"], 1);
+    let listed = list(third.path(), &[]);
+    assert!(listed.contains(&(own, "signing".to_owned())), "{listed:?}");
+    assert!(listed.contains(&(kid, "verifying".to_owned())), "{listed:?}");
+    assert_eq!(
+        ak(third.path(), &["--json", "signing-key", "import", "set.json"])
+            .ok()
+            .json()["added"],
+        0
     );
 }

@@ -241,3 +241,89 @@ fn serve_with_a_role_catalog_puts_permissions_in_tokens() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("role catalog"), "{err}");
 }
+
+/// An `ak serve` child, killed (and reaped) on drop even when the test panics.
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Server {
+    fn start(dir: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ak"))
+            .current_dir(dir)
+            .args(["serve", "--listen", "127.0.0.1:0", "--issuer", "proj"])
+            .args(extra)
+            .env_remove("AK_STORE")
+            .env_remove("AK_MASTER_KEY")
+            .env_remove("AK_MASTER_KEY_FILE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line.trim().strip_prefix("listening on ").map(str::to_owned);
+        let server = Self {
+            child,
+            base: base.unwrap_or_default(),
+        };
+        assert!(server.base.starts_with("http://"), "{line:?}");
+        server
+    }
+
+    fn jwks_kids(&self) -> Vec<String> {
+        let jwks: Value = reqwest::blocking::get(format!("{}/v2/keys/proj", self.base))
+            .unwrap()
+            .json()
+            .unwrap();
+        let mut kids: Vec<String> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|key| key["kid"].as_str().unwrap().to_owned())
+            .collect();
+        kids.sort();
+        kids
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn two_servers_on_one_store_share_signing_keys_and_follow_a_cli_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = ak(dir.path(), &["signing-key", "list"]);
+    assert_eq!(code, 0, "{err}");
+    let a = Server::start(dir.path(), &["--signing-key-refresh", "1s"]);
+    let b = Server::start(dir.path(), &["--signing-key-refresh", "1s"]);
+    let before = a.jwks_kids();
+    assert_eq!(before.len(), 1);
+    assert_eq!(b.jwks_kids(), before, "both serve the one set in the store");
+
+    let (code, out, err) = ak(
+        dir.path(),
+        &["--json", "signing-key", "rotate", "--activate-after", "10m"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let kid = serde_json::from_str::<Value>(&out).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Each server publishes the staged key within its refresh interval (1 s here).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    for server in [&a, &b] {
+        while !server.jwks_kids().contains(&kid) {
+            assert!(std::time::Instant::now() < deadline, "the new key never appeared");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(server.jwks_kids().len(), 2);
+    }
+}

@@ -37,6 +37,8 @@
 //!   rotate, and [`authenticate`](KeyManager::authenticate).
 //! * [`management`]: management keys, the credential of the management API, with their own
 //!   store contract ([`management::ManagementKeyStore`]).
+//! * [`signing`]: the sealed signing-key set every process on a store shares
+//!   ([`SigningKeyStore`]).
 //! * [`KeyStore`]: the persistence contract; [`MemoryKeyStore`] implements it here, `ak-sqlite`
 //!   and `ak-sled` on disk.
 //! * [`limits`]: every size and count limit; [`validate`]: the checks behind them.
@@ -71,6 +73,7 @@ pub mod memory;
 pub mod model;
 pub mod query;
 pub mod random;
+pub mod signing;
 pub mod store;
 pub mod validate;
 mod wire;
@@ -90,6 +93,7 @@ pub use memory::MemoryKeyStore;
 pub use model::{AccessKey, GraceSecret, KeyRecord, KeyStatus, KeyTenant};
 pub use query::{Cursor, ExpiryFilter, Page, Position, SearchQuery, SkippedRecord, SortField};
 pub use random::{OsRandom, RandomError, RandomSource, SeededRandom};
+pub use signing::{SigningKeyStore, StoredSigningKeys};
 pub use store::{BackendErrorKind, BoxError, KeyStore, StoreError};
 pub use validate::ValidationError;
 

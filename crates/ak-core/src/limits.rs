@@ -57,3 +57,8 @@ pub const MAX_HASH_MEMORY_KIB: u32 = 64 * 1024;
 pub const MAX_HASH_ITERATIONS: u32 = 16;
 /// Largest argon2id parallelism (lanes), for configured parameters and for stored hashes.
 pub const MAX_HASH_PARALLELISM: u32 = 8;
+/// Most signing keys in one shared signing-key set (signing, pending and verification-only
+/// together); a rotation past it is refused until an old key is retired.
+pub const MAX_SIGNING_KEYS: usize = 16;
+/// Longest delay before a staged signing key starts signing: 30 days.
+pub const MAX_SIGNING_KEY_ACTIVATION_DELAY_SECS: u64 = 30 * 24 * 3600;

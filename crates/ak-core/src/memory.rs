@@ -6,6 +6,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::management::ManagementKeyRecord;
 use crate::model::{KeyRecord, KeyStatus};
 use crate::query::{Page, SearchQuery};
+use crate::signing::StoredSigningKeys;
 use crate::store::{BackendErrorKind, KeyStore, StoreError};
 
 /// A [`KeyStore`] in a `BTreeMap` behind a read-write lock. Nothing survives the process; it is
@@ -22,6 +23,8 @@ pub struct MemoryKeyStore {
     records: RwLock<BTreeMap<String, KeyRecord>>,
     /// Management keys, apart from access keys (see [`crate::management`]).
     pub(crate) management: RwLock<BTreeMap<String, ManagementKeyRecord>>,
+    /// The sealed signing-key set (see [`crate::signing`]).
+    pub(crate) signing: RwLock<Option<StoredSigningKeys>>,
 }
 
 impl MemoryKeyStore {

@@ -9,6 +9,7 @@
 //! | --- | --- |
 //! | [`RECORDS`] | id → `[RECORD_FORMAT_VERSION] ++ postcard(record)` (the value; see `record_codec`) |
 //! | [`MANAGEMENT_KEYS`] | id → `[1] ++ JSON(management key record)` (the value; no index) |
+//! | [`SIGNING_KEYS`] | `set` → `[1] ++ u64be(version) ++ sealed set` (one value) |
 //! | [`TENANT_INDEX`] | `u32be(len) ++ tenant id ++ id` |
 //! | [`USER_INDEX`] | `u32be(len) ++ bound user id ++ id` (only bound keys) |
 //! | [`CREATOR_INDEX`] | `u32be(len) ++ created by ++ id` |
@@ -27,6 +28,11 @@ use ak_core::{KeyRecord, KeyStatus, StoreError};
 pub const RECORDS: &str = "ak/records";
 /// The tree holding management-key records, keyed by id (value: `[1] ++ JSON`).
 pub const MANAGEMENT_KEYS: &str = "ak/management-keys";
+/// The tree holding the sealed signing-key set, under [`SIGNING_KEYS_KEY`].
+pub const SIGNING_KEYS: &str = "ak/signing-keys";
+/// The key of the sealed signing-key set in [`SIGNING_KEYS`] (value:
+/// `[1] ++ u64be(version) ++ sealed`).
+pub const SIGNING_KEYS_KEY: &[u8] = b"set";
 /// The tree holding the store format marker.
 pub const META: &str = "ak/meta";
 /// The key of the format marker in [`META`].

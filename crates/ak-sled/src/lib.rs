@@ -59,6 +59,9 @@
 //!   refuses a store written by a newer format with [`BackendErrorKind::Incompatible`].
 //! * **Management keys** live in their own tree (`ak/management-keys`), written with
 //!   compare-and-swap and flushed like every other write; no access-key read touches it.
+//! * **The sealed signing-key set** is one value in the tree `ak/signing-keys`, replaced by
+//!   compare-and-swap on the whole value (which carries its version) and made durable like every
+//!   other write.
 //! * **One process per directory.** sled locks the directory; a second opener (another process,
 //!   or a second open in the same process) gets [`BackendErrorKind::InUse`] with the path as the
 //!   detail. Share one [`SledKeyStore`] (it is `Send + Sync`, e.g. in an `Arc`) instead.
@@ -86,6 +89,7 @@ mod management;
 #[doc(hidden)]
 pub mod record_codec;
 mod search;
+mod signing;
 
 use disk_sync::DiskSync;
 use layout::INDEX_COUNT;

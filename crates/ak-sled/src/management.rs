@@ -36,11 +36,9 @@ impl SledKeyStore {
             .map_err(|err| self.error("opening the management keys", err))
     }
 
+    /// The same durability as every other write: flush, then `fsync` (see [`crate::disk_sync`]).
     fn flush_management(&self, op: &str) -> Result<(), StoreError> {
-        self.db
-            .flush()
-            .map(drop)
-            .map_err(|err| self.error(&format!("{op} (flush)"), err))
+        self.make_durable(op)
     }
 }
 

@@ -53,3 +53,16 @@ mod management {
 
     ak_testkit::management_key_conformance!(factory());
 }
+
+mod signing {
+    use std::sync::Arc;
+
+    use ak_testkit::signing::{SigningStoreFactory, SigningStores};
+
+    fn factory() -> impl SigningStoreFactory {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        move || SigningStores::of(Arc::new(super::reopen(&dir.path().join("store"))))
+    }
+
+    ak_testkit::signing_key_conformance!(factory());
+}

@@ -35,3 +35,75 @@ fn deactivate_child() {
     store.set_status(&["k".into()], KeyStatus::Inactive).unwrap();
     eprintln!("{AFTER}");
 }
+
+#[test]
+fn an_acknowledged_signing_key_replace_fsyncs_the_data_file() {
+    use ak_core::SigningKeyStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("store");
+    SledKeyStore::open(&store_dir)
+        .unwrap()
+        .replace_signing_keys(None, b"old")
+        .unwrap();
+    if !sync_trace::assert_synced_before_return(
+        "replace_signing_keys_child",
+        DIR,
+        &store_dir,
+        &store_dir.join("db"),
+    ) {
+        return;
+    }
+    let stored = SledKeyStore::open(&store_dir)
+        .unwrap()
+        .load_signing_keys()
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.version, stored.sealed.as_slice()), (2, &b"rotated"[..]));
+}
+
+/// The child: one acknowledged signing-key replace between the markers.
+#[test]
+fn replace_signing_keys_child() {
+    use ak_core::SigningKeyStore;
+    let Some(dir) = std::env::var_os(DIR) else {
+        return;
+    };
+    let store = SledKeyStore::open(dir).unwrap();
+    eprintln!("{BEFORE}");
+    store.replace_signing_keys(Some(1), b"rotated").unwrap();
+    eprintln!("{AFTER}");
+}
+
+#[test]
+fn an_acknowledged_management_key_delete_fsyncs_the_data_file() {
+    use ak_core::management::ManagementKeyStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("store");
+    SledKeyStore::open(&store_dir)
+        .unwrap()
+        .insert_management_key(&ak_testkit::management::management_record("m", "m", 1, false))
+        .unwrap();
+    if !sync_trace::assert_synced_before_return(
+        "delete_management_key_child",
+        DIR,
+        &store_dir,
+        &store_dir.join("db"),
+    ) {
+        return;
+    }
+    let store = SledKeyStore::open(&store_dir).unwrap();
+    assert!(store.get_management_key("m").unwrap().is_none());
+}
+
+/// The child: one acknowledged management-key delete between the markers.
+#[test]
+fn delete_management_key_child() {
+    use ak_core::management::ManagementKeyStore;
+    let Some(dir) = std::env::var_os(DIR) else {
+        return;
+    };
+    let store = SledKeyStore::open(dir).unwrap();
+    eprintln!("{BEFORE}");
+    assert!(store.delete_management_key("m").unwrap());
+    eprintln!("{AFTER}");
+}

@@ -23,7 +23,8 @@
 //!
 //! # Durability
 //!
-//! Every write (`insert`, `update`, `set_status`, `delete`) is one `BEGIN IMMEDIATE` transaction,
+//! Every write (`insert`, `update`, `set_status`, `delete`, and the management-key and signing-key
+//! writes) is one `BEGIN IMMEDIATE` transaction,
 //! so a compare-and-swap check and its write are atomic, a batch is all-or-nothing, and a record
 //! and its tenant rows are written together: a crash leaves neither a partial record nor an
 //! orphaned index row. The database runs in WAL mode with `synchronous = FULL`: the WAL is
@@ -64,8 +65,9 @@
 //!
 //! # Schema
 //!
-//! Version 2 (`PRAGMA user_version`; migrations run in one transaction on open, so a version 1
-//! database gains the `management_keys` table the first time a version 2 ak opens it):
+//! Version 3 (`PRAGMA user_version`; migrations run in one transaction on open, so a version 1
+//! database gains the `management_keys` table, and a version 2 one the `signing_keys` table, the
+//! first time a version 3 ak opens it):
 //!
 //! * `keys(id PRIMARY KEY, name, status, created_time, expire_time, created_by, bound_user_id,
 //!   version, body)`: one row per key, the whole [`KeyRecord`](ak_core::KeyRecord) as JSON in
@@ -79,6 +81,9 @@
 //! * `management_keys(id PRIMARY KEY, body)`: one row per management key, the whole
 //!   [`ManagementKeyRecord`](ak_core::management::ManagementKeyRecord) as JSON; no access-key
 //!   query touches it.
+//! * `signing_keys(id PRIMARY KEY CHECK (id = 1), version, sealed)`: at most one row, the sealed
+//!   signing-key set ([`SigningKeyStore`](ak_core::SigningKeyStore)); a replace is one
+//!   `UPDATE ... WHERE version = ?` (or the first `INSERT`) in a `BEGIN IMMEDIATE` transaction.
 //!
 //! A point load is a primary-key lookup. A search narrows by tenant, status, bound user and
 //! creator in SQL, walks the sort order with a keyset condition from the cursor, and re-checks
@@ -89,6 +94,7 @@ mod management;
 mod pool;
 mod schema;
 mod search;
+mod signing;
 mod store;
 
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};

@@ -16,7 +16,7 @@ pub const APPLICATION_ID: i32 = 0x616B_6B73;
 
 /// The schema version this code writes (`PRAGMA user_version`). Older ak databases are migrated
 /// on open; newer ones are refused.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// `MIGRATIONS[n]` takes a database from schema version `n` to `n + 1`.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -51,6 +51,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE TABLE management_keys (
         id   TEXT NOT NULL PRIMARY KEY,
         body TEXT NOT NULL
+    );
+    ",
+    // 3: the sealed signing-key set: at most one row, replaced by compare-and-swap on `version`.
+    r"
+    CREATE TABLE signing_keys (
+        id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL,
+        sealed  BLOB    NOT NULL
     );
     ",
 ];

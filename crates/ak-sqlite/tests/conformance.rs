@@ -82,3 +82,44 @@ mod management {
         ak_testkit::management_key_conformance!(super::connection());
     }
 }
+
+mod signing {
+    use std::sync::Arc;
+
+    use ak_sqlite::SqliteKeyStore;
+    use ak_testkit::signing::{SigningStoreFactory, SigningStores};
+
+    fn disk() -> impl SigningStoreFactory {
+        let dir = tempfile::tempdir().expect("temp dir");
+        move || {
+            SigningStores::of(Arc::new(
+                SqliteKeyStore::open(dir.path().join("keys.db")).expect("open"),
+            ))
+        }
+    }
+
+    fn memory() -> impl SigningStoreFactory {
+        let stores = SigningStores::of(Arc::new(SqliteKeyStore::open_in_memory().expect("open")));
+        move || stores.clone()
+    }
+
+    fn connection() -> impl SigningStoreFactory {
+        let dir = tempfile::tempdir().expect("temp dir");
+        move || {
+            let conn = rusqlite::Connection::open(dir.path().join("keys.db")).expect("open the file");
+            SigningStores::of(Arc::new(SqliteKeyStore::from_connection(conn).expect("open")))
+        }
+    }
+
+    mod on_disk {
+        ak_testkit::signing_key_conformance!(super::disk());
+    }
+
+    mod in_memory {
+        ak_testkit::signing_key_conformance!(super::memory());
+    }
+
+    mod caller_connection {
+        ak_testkit::signing_key_conformance!(super::connection());
+    }
+}

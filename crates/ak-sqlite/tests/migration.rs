@@ -21,7 +21,7 @@ fn a_version_1_database_gains_the_management_keys_table() {
     // Turn the file back into what a version 1 ak wrote.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("DROP TABLE management_keys; PRAGMA user_version = 1;")
+        conn.execute_batch("DROP TABLE management_keys; DROP TABLE signing_keys; PRAGMA user_version = 1;")
             .unwrap();
     }
     let store = Arc::new(SqliteKeyStore::open(&path).unwrap());
@@ -38,5 +38,39 @@ fn a_version_1_database_gains_the_management_keys_table() {
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(SCHEMA_VERSION, 3);
+}
+
+#[test]
+fn a_version_2_database_gains_the_signing_keys_table() {
+    use ak_core::SigningKeyStore;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    let created = {
+        let store = Arc::new(SqliteKeyStore::open(&path).unwrap());
+        KeyManager::builder(store)
+            .build()
+            .unwrap()
+            .create(CreateKey::named("old"))
+            .unwrap()
+    };
+    // Turn the file back into what a version 2 ak wrote.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TABLE signing_keys; PRAGMA user_version = 2;")
+            .unwrap();
+    }
+    let store = Arc::new(SqliteKeyStore::open(&path).unwrap());
+    let manager = KeyManager::builder(Arc::clone(&store) as _).build().unwrap();
+    assert_eq!(manager.load(&created.key.id).unwrap(), created.key);
+    assert!(store.load_signing_keys().unwrap().is_none());
+    assert_eq!(store.replace_signing_keys(None, b"sealed").unwrap(), 1);
+    drop((manager, store));
+    let store = SqliteKeyStore::open(&path).unwrap();
+    assert_eq!(store.load_signing_keys().unwrap().unwrap().sealed, b"sealed");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: u32 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
 }

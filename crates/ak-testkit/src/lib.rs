@@ -18,7 +18,8 @@
 //! manager's lifecycle rules on top of the store ([`lifecycle`]), and a model-based property test
 //! ([`model`]) that runs random operation sequences, including re-opens, against the store and a
 //! plain `BTreeMap`, comparing after every step. [`management_key_conformance!`] does the same for
-//! [`ManagementKeyStore`](ak_core::management::ManagementKeyStore) ([`management`]). It is a test
+//! [`ManagementKeyStore`](ak_core::management::ManagementKeyStore) ([`management`]), and
+//! [`signing_key_conformance!`] for [`SigningKeyStore`](ak_core::SigningKeyStore) ([`signing`]). It is a test
 //! aid, not a stable API.
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub mod fixtures;
 pub mod lifecycle;
 pub mod management;
 pub mod model;
+pub mod signing;
 pub mod sync_trace;
 
 /// Opens a store. Each call after the previous handles were dropped re-opens the same storage,

@@ -12,6 +12,11 @@ pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// would make a larger token fails its exchange with [`ExchangeError::TokenTooLarge`](crate::ExchangeError).
 pub const MAX_SESSION_TOKEN_BYTES: usize = 64 * 1024;
 
+/// Shortest signing-key refresh interval accepted: 1 second.
+pub const MIN_SIGNING_KEY_REFRESH: Duration = Duration::from_secs(1);
+/// Longest signing-key refresh interval accepted: 1 hour.
+pub const MAX_SIGNING_KEY_REFRESH: Duration = Duration::from_secs(3600);
+
 /// A [`AccessKeysBuilder`](crate::AccessKeysBuilder) setting was missing or invalid.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -28,6 +33,13 @@ pub enum ConfigError {
     /// The session timeout was outside 3 minutes ..= 4 weeks.
     #[error("session timeout must be within 3 minutes ..= 4 weeks, got {0:?}")]
     SessionTimeout(Duration),
+    /// The signing-key refresh interval was outside 1 s ..= 1 hour.
+    #[error("signing-key refresh interval must be within 1 s ..= 1 hour, got {0:?}")]
+    SigningKeyRefresh(Duration),
+    /// The store-backed signing keys could not be loaded or created (a wrong master key, a
+    /// damaged set, a store failure).
+    #[error(transparent)]
+    SigningKeys(#[from] crate::signing::SigningKeysError),
     /// The key manager settings were invalid.
     #[error(transparent)]
     Manager(#[from] ak_core::ConfigError),

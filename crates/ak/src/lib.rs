@@ -44,6 +44,13 @@
 //! * `sled`: [`SledKeyStore`], pure Rust.
 //! * `tokio`: [`AsyncAccessKeys`], which runs every call as blocking work ([`run_blocking`]).
 //!
+//! # Signing keys
+//!
+//! Either an in-memory [`KeySet`] ([`AccessKeysBuilder::signing_keys`], one process), or a set
+//! shared through the store and sealed under a master key
+//! ([`AccessKeysBuilder::signing_key_store`], any number of nodes, staged rotation): see
+//! [`signing`].
+//!
 //! Features are additive: with both stores enabled, the store is chosen at construction.
 //!
 //! # Tokens
@@ -65,9 +72,11 @@ mod config;
 mod exchange;
 mod service;
 mod session;
+pub mod signing;
 
 pub use config::{
-    ConfigError, DEFAULT_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT, MAX_SESSION_TOKEN_BYTES, MIN_SESSION_TIMEOUT,
+    ConfigError, DEFAULT_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT, MAX_SESSION_TOKEN_BYTES,
+    MAX_SIGNING_KEY_REFRESH, MIN_SESSION_TIMEOUT, MIN_SIGNING_KEY_REFRESH,
 };
 pub use exchange::{BOUND_USER_CLAIM, ExchangeError, ExchangeOptions, ExchangeResponse};
 pub use service::{AccessKeys, AccessKeysBuilder};
@@ -85,8 +94,8 @@ pub use ak_core::{
     AccessKey, AuthError, AuthenticatedKey, Authorization, Clock, CreateKey, CreatedKey, Cursor,
     DirectoryError, DirectoryUser, ExpiryFilter, HashParams, KeyManager, KeyRecord, KeyStatus, KeyStore,
     KeyTenant, ManageError, ManualClock, MemoryKeyStore, OsRandom, Page, RandomSource, RoleCatalog,
-    SearchQuery, SeededRandom, SkippedRecord, SortField, StoreError, SystemClock, UpdateKey, UserDirectory,
-    ValidationError, limits,
+    SearchQuery, SeededRandom, SigningKeyStore, SkippedRecord, SortField, StoreError, SystemClock, UpdateKey,
+    UserDirectory, ValidationError, limits,
 };
 #[doc(inline)]
 pub use ak_token::{

@@ -8,16 +8,19 @@ use ak_core::{
     ManageError, Page, RandomSource, RoleCatalog, SearchQuery, UpdateKey, UserDirectory, validate,
 };
 use ak_token::{
-    Audience, CacheOptions, Jwks, KeyError, KeySet, SigningKey, TokenMinter, VerificationOptions,
-    VerifiedToken, Verifier,
+    Audience, CacheOptions, Jwks, KeySet, SigningKey, TokenMinter, VerificationOptions, VerifiedToken,
+    Verifier, VerifyError,
 };
 use data_encoding::BASE64URL_NOPAD;
 
 use crate::config::{
-    ConfigError, DEFAULT_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT, MAX_SESSION_TOKEN_BYTES, MIN_SESSION_TIMEOUT,
+    ConfigError, DEFAULT_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT, MAX_SESSION_TOKEN_BYTES,
+    MAX_SIGNING_KEY_REFRESH, MIN_SESSION_TIMEOUT, MIN_SIGNING_KEY_REFRESH,
 };
 use crate::exchange::{ExchangeError, ExchangeOptions, ExchangeResponse, session_claims};
 use crate::session::SessionError;
+use crate::signing::follower::Follower;
+use crate::signing::{DEFAULT_SIGNING_KEY_REFRESH, SharedSigningKeys, SigningKeysError};
 
 /// Access keys for one project: management, exchange for session tokens, and their validation.
 ///
@@ -32,6 +35,8 @@ pub struct AccessKeys {
     issuer: String,
     audience: Option<String>,
     session_timeout_secs: i64,
+    /// The shared set this service follows, when its keys live in the store.
+    follower: Option<Follower>,
 }
 
 impl AccessKeys {
@@ -120,6 +125,7 @@ impl AccessKeys {
     ) -> Result<ExchangeResponse, ExchangeError> {
         validate::exchange_claims(&options.custom_claims)?;
         let now = self.manager.clock().now();
+        self.follow_signing_keys(now);
         let authenticated = self.manager.authenticate_at(presented, options.client_ip, now)?;
         let mut claims = session_claims(
             &self.issuer,
@@ -148,50 +154,122 @@ impl AccessKeys {
     /// Verifies a session token offline: signature, format, `exp`/`nbf`/`iat` (5 s leeway) and
     /// `iss`. A token of a key revoked after minting stays valid until it expires; use
     /// [`validate_session_and_key`](Self::validate_session_and_key) when that matters.
+    ///
+    /// With a store-backed key set, a token whose `kid` this node does not know makes it reload
+    /// the set once (at most once per second) before the token is refused, so a key another node
+    /// just added verifies at once.
     pub fn validate_session(&self, token: &str) -> Result<VerifiedToken, SessionError> {
-        Ok(self.verifier.verify(token, self.manager.clock().now())?)
+        let now = self.manager.clock().now();
+        Ok(self.verify(token, now)?)
+    }
+
+    fn verify(&self, token: &str, now: i64) -> Result<VerifiedToken, VerifyError> {
+        self.follow_signing_keys(now);
+        match self.verifier.verify(token, now) {
+            Err(VerifyError::UnknownKeyId) => match &self.follower {
+                Some(follower) if follower.reload_for_unknown_kid(now, |set| self.install(set)) => {
+                    self.verifier.verify(token, now)
+                }
+                _ => Err(VerifyError::UnknownKeyId),
+            },
+            result => result,
+        }
     }
 
     /// Like [`validate_session`](Self::validate_session), then one point lookup to check that the
     /// token's key still exists, is active and is unexpired, so revocation takes effect at once.
     pub fn validate_session_and_key(&self, token: &str) -> Result<VerifiedToken, SessionError> {
         let now = self.manager.clock().now();
-        let verified = self.verifier.verify(token, now)?;
+        let verified = self.verify(token, now)?;
         self.manager.ensure_usable_at(verified.key_id(), now)?;
         Ok(verified)
     }
 
     // --- signing keys --------------------------------------------------------------------------
 
-    /// The public keys as a JWKS document, for services that verify tokens themselves.
+    /// The public keys as a JWKS document, for services that verify tokens themselves. With a
+    /// store-backed set: every key of the set, pending ones included, as of the last refresh.
     pub fn jwks(&self) -> Jwks {
+        self.follow_signing_keys(self.manager.clock().now());
         self.minter.read().unwrap_or_else(PoisonError::into_inner).jwks()
     }
 
     /// Makes `new_active` the signing key; tokens signed by the previous keys keep verifying
-    /// until those keys are retired.
-    pub fn rotate_signing_key(&self, new_active: SigningKey) {
-        let mut minter = self.minter.write().unwrap_or_else(PoisonError::into_inner);
-        minter.key_set_mut().rotate(new_active);
-        self.verifier.replace_key_set(minter.key_set());
+    /// until those keys are retired. With a store-backed set the key is added to the store,
+    /// signing at once, and every node follows at its next refresh.
+    pub fn rotate_signing_key(&self, new_active: SigningKey) -> Result<(), SigningKeysError> {
+        match &self.follower {
+            Some(follower) => {
+                follower.keys().rotate_to(new_active, Duration::ZERO)?;
+                self.reload_signing_keys()
+            }
+            None => {
+                let mut minter = self.minter.write().unwrap_or_else(PoisonError::into_inner);
+                minter.key_set_mut().rotate(new_active);
+                self.verifier.replace_key_set(minter.key_set());
+                Ok(())
+            }
+        }
     }
 
-    /// Removes an old verification key: tokens it signed stop verifying. The active key cannot
-    /// be retired.
-    pub fn retire_signing_key(&self, kid: &str) -> Result<(), KeyError> {
-        let mut minter = self.minter.write().unwrap_or_else(PoisonError::into_inner);
-        minter.key_set_mut().retire(kid)?;
-        self.verifier.replace_key_set(minter.key_set());
-        Ok(())
+    /// Removes an old verification key: tokens it signed stop verifying (on every node, at its
+    /// next refresh, with a store-backed set). The key signing now cannot be retired.
+    pub fn retire_signing_key(&self, kid: &str) -> Result<(), SigningKeysError> {
+        match &self.follower {
+            Some(follower) => {
+                follower.keys().retire(kid)?;
+                self.reload_signing_keys()
+            }
+            None => {
+                let mut minter = self.minter.write().unwrap_or_else(PoisonError::into_inner);
+                minter.key_set_mut().retire(kid).map_err(|error| match error {
+                    ak_token::KeyError::RetireActive => SigningKeysError::RetireSigning(kid.to_owned()),
+                    _ => SigningKeysError::UnknownKid(kid.to_owned()),
+                })?;
+                self.verifier.replace_key_set(minter.key_set());
+                Ok(())
+            }
+        }
     }
 
-    /// A copy of the signing key set, e.g. to persist it after a rotation.
+    /// A copy of the signing key set in use (active: the key signing now).
     pub fn signing_keys(&self) -> KeySet {
         self.minter
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .key_set()
             .clone()
+    }
+
+    /// The store-backed signing-key set this service follows, to rotate, retire or list keys;
+    /// `None` with an in-memory set.
+    pub fn shared_signing_keys(&self) -> Option<&SharedSigningKeys> {
+        self.follower.as_ref().map(Follower::keys)
+    }
+
+    /// Reloads the store-backed set now instead of at the next refresh (a no-op with an
+    /// in-memory set).
+    pub fn reload_signing_keys(&self) -> Result<(), SigningKeysError> {
+        match &self.follower {
+            Some(follower) => follower.reload(self.manager.clock().now(), |set| self.install(set)),
+            None => Ok(()),
+        }
+    }
+
+    /// The hot-path check: with a store-backed set, reloads when the refresh interval has passed
+    /// and switches signer when a staged key's activation time has.
+    fn follow_signing_keys(&self, now: i64) {
+        if let Some(follower) = &self.follower
+            && follower.due(now)
+        {
+            follower.follow(now, |set| self.install(set));
+        }
+    }
+
+    fn install(&self, set: &KeySet) {
+        let mut minter = self.minter.write().unwrap_or_else(PoisonError::into_inner);
+        *minter.key_set_mut() = set.clone();
+        self.verifier.replace_key_set(set);
     }
 
     fn jti(&self) -> Result<String, ExchangeError> {
@@ -201,7 +279,8 @@ impl AccessKeys {
     }
 }
 
-/// Configures [`AccessKeys`]. A store, a signing key set and an issuer are required.
+/// Configures [`AccessKeys`]. A store, signing keys (in memory or in a store) and an issuer are
+/// required.
 ///
 /// The key-manager settings (store, clock, random source, role catalog, user directory, key
 /// prefix, hash parameters) are kept in an [`ak_core::KeyManagerBuilder`] and mean what they
@@ -210,6 +289,9 @@ impl AccessKeys {
 pub struct AccessKeysBuilder {
     manager: KeyManagerBuilder,
     signing_keys: Option<KeySet>,
+    signing_key_store: Option<SharedSigningKeys>,
+    signing_key_refresh: Option<Duration>,
+    clock: Option<Arc<dyn Clock>>,
     issuer: String,
     audience: Option<String>,
     session_timeout: Option<Duration>,
@@ -227,9 +309,40 @@ impl AccessKeysBuilder {
         self.with_manager(|manager| manager.store(store))
     }
 
-    /// The signing key set (required).
+    /// An in-memory signing key set, for a single process (this or
+    /// [`signing_key_store`](Self::signing_key_store) is required).
     pub fn signing_keys(mut self, keys: KeySet) -> Self {
         self.signing_keys = Some(keys);
+        self
+    }
+
+    /// Signing keys shared through `store`, sealed under `master_key` (this or
+    /// [`signing_keys`](Self::signing_keys) is required; this one wins if both are given).
+    ///
+    /// [`build`](Self::build) loads the set, creating it (one new key) if the store holds none,
+    /// and fails with [`ConfigError::SigningKeys`] if it was sealed under another master key.
+    /// The service then reloads it every [refresh interval](Self::signing_key_refresh) and on an
+    /// unknown `kid` (see [`crate::signing`]).
+    pub fn signing_key_store(
+        self,
+        store: Arc<dyn ak_core::SigningKeyStore>,
+        master_key: crate::signing::MasterKey,
+    ) -> Self {
+        self.shared_signing_keys(SharedSigningKeys::new(store, master_key))
+    }
+
+    /// Like [`signing_key_store`](Self::signing_key_store), with the set already opened (its
+    /// clock is replaced by the service's [`clock`](Self::clock) if one is set).
+    pub fn shared_signing_keys(mut self, keys: SharedSigningKeys) -> Self {
+        self.signing_key_store = Some(keys);
+        self
+    }
+
+    /// How often a store-backed signing-key set is reloaded: 1 s ..= 1 hour (default 30 s,
+    /// [`DEFAULT_SIGNING_KEY_REFRESH`]). The reload happens on the first call after the interval
+    /// has passed, measured by the service's [`clock`](Self::clock).
+    pub fn signing_key_refresh(mut self, interval: Duration) -> Self {
+        self.signing_key_refresh = Some(interval);
         self
     }
 
@@ -262,7 +375,8 @@ impl AccessKeysBuilder {
     }
 
     /// Clock (default: system time); also dates tokens.
-    pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(Arc::clone(&clock));
         self.with_manager(|manager| manager.clock(clock))
     }
 
@@ -294,7 +408,13 @@ impl AccessKeysBuilder {
 
     /// Checks the settings and builds the service.
     pub fn build(self) -> Result<AccessKeys, ConfigError> {
-        let keys = self.signing_keys.ok_or(ConfigError::MissingSigningKeys)?;
+        if self.signing_keys.is_none() && self.signing_key_store.is_none() {
+            return Err(ConfigError::MissingSigningKeys);
+        }
+        let refresh = self.signing_key_refresh.unwrap_or(DEFAULT_SIGNING_KEY_REFRESH);
+        if !(MIN_SIGNING_KEY_REFRESH..=MAX_SIGNING_KEY_REFRESH).contains(&refresh) {
+            return Err(ConfigError::SigningKeyRefresh(refresh));
+        }
         if self.issuer.is_empty() {
             return Err(ConfigError::MissingIssuer);
         }
@@ -309,6 +429,18 @@ impl AccessKeysBuilder {
             ak_core::ConfigError::MissingStore => ConfigError::MissingStore,
             other => ConfigError::Manager(other),
         })?;
+
+        let (keys, follower) = match self.signing_key_store {
+            Some(mut shared) => {
+                if let Some(clock) = self.clock {
+                    shared = shared.with_clock(clock);
+                }
+                let refresh_secs = i64::try_from(refresh.as_secs()).unwrap_or(i64::MAX);
+                let (follower, keys) = Follower::start(shared, refresh_secs)?;
+                (keys, Some(follower))
+            }
+            None => (self.signing_keys.ok_or(ConfigError::MissingSigningKeys)?, None),
+        };
 
         let mut options = VerificationOptions::new()
             .with_issuer(self.issuer.clone())
@@ -326,6 +458,7 @@ impl AccessKeysBuilder {
             issuer: self.issuer,
             audience: self.audience,
             session_timeout_secs,
+            follower,
         })
     }
 }

@@ -426,7 +426,9 @@ fn signing_key_rotation(h: Harness) {
         .unwrap()
         .session_jwt;
     let old_kid = h.keys.signing_keys().active().kid().to_owned();
-    h.keys.rotate_signing_key(SigningKey::from_seed(&[8; 32]));
+    h.keys
+        .rotate_signing_key(SigningKey::from_seed(&[8; 32]))
+        .unwrap();
     let new_jwt = exchange(&h, created.cleartext.expose_secret())
         .unwrap()
         .session_jwt;
