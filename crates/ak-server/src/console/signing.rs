@@ -1,10 +1,12 @@
 //! Signing keys and the JWKS.
 //!
-//! Every signing-key operation of the console goes through this module, over what the facade
-//! offers today: [`ak::AccessKeys::signing_keys`], [`ak::AccessKeys::rotate_signing_key`],
-//! [`ak::AccessKeys::retire_signing_key`] and [`ak::AccessKeys::jwks`]. These change the
-//! running process only: a rotation is not written to the signing-key file and other nodes do
-//! not see it (the page says so). When signing keys live in the store, only this module changes.
+//! Every signing-key operation of the console goes through this module, over the facade:
+//! [`ak::AccessKeys::signing_keys`], [`ak::AccessKeys::rotate_signing_key`],
+//! [`ak::AccessKeys::retire_signing_key`] and [`ak::AccessKeys::jwks`]. With store-backed
+//! signing keys (what `ak serve` uses) a change is written to the store and every node follows
+//! at its next refresh; with an in-memory set it changes this process only, and the page says so.
+
+use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -15,8 +17,10 @@ use super::guard::{Change, Signed, refusal};
 use super::layout::{Confirm, Page, confirm_page, csrf, html_page};
 use crate::state::AppState;
 
-/// Whether a rotation outlives the process and reaches other nodes.
-const PERSISTED: bool = false;
+/// Whether a rotation outlives the process and reaches other nodes: the set is in the store.
+fn persisted(state: &AppState) -> bool {
+    state.keys.inner().shared_signing_keys().is_some()
+}
 
 /// One verification key as the page lists it.
 struct Listed {
@@ -53,8 +57,8 @@ pub(crate) async fn page(State(state): State<AppState>, signed: Signed) -> Respo
         h1 { "Signing keys" }
         p { "Tokens are signed with the active key; every key listed here verifies them. Services fetch the public keys from "
             a href=(format!("/v2/keys/{}", state.project_id)) { code { "/v2/keys/" (state.project_id) } } "." }
-        @if !PERSISTED {
-            p.warning { "A rotation or retirement made here changes this running server only: it is not written to the signing-key file, so it is undone when the server restarts, and other nodes do not see it." }
+        @if !persisted(&state) {
+            p.warning { "A rotation or retirement made here changes this running server only: the signing keys are not in the store, so it is undone when the server restarts, and other nodes do not see it." }
         }
         div.table-wrap {
             table {
@@ -90,12 +94,20 @@ pub(crate) async fn page(State(state): State<AppState>, signed: Signed) -> Respo
 pub(crate) async fn rotate(State(state): State<AppState>, change: Change) -> Response {
     let new_key = ak::SigningKey::generate();
     let kid = new_key.kid().to_owned();
-    state.keys.inner().rotate_signing_key(new_key);
-    change.signed.flash(
-        &state,
-        format!("Signing key rotated: {kid} now signs new tokens."),
-    );
-    Redirect::to("/console/signing-keys").into_response()
+    let keys = Arc::clone(state.keys.inner());
+    match ak::run_blocking(move || keys.rotate_signing_key(new_key)).await {
+        Ok(()) => {
+            change.signed.flash(
+                &state,
+                format!("Signing key rotated: {kid} now signs new tokens."),
+            );
+            Redirect::to("/console/signing-keys").into_response()
+        }
+        Err(error) => refusal(
+            StatusCode::BAD_REQUEST,
+            &format!("The signing key was not rotated: {error}"),
+        ),
+    }
 }
 
 /// `GET /console/signing-keys/{kid}/retire`: the confirmation.
@@ -139,7 +151,9 @@ pub(crate) async fn retire(
     Path(kid): Path<String>,
     change: Change,
 ) -> Response {
-    match state.keys.inner().retire_signing_key(&kid) {
+    let keys = Arc::clone(state.keys.inner());
+    let retired = kid.clone();
+    match ak::run_blocking(move || keys.retire_signing_key(&retired)).await {
         Ok(()) => {
             change.signed.flash(&state, format!("Signing key {kid} retired."));
             Redirect::to("/console/signing-keys").into_response()
