@@ -45,7 +45,7 @@ fn connections_killed_mid_write_lose_no_acknowledged_write_and_the_store_recover
     let stop = Arc::new(AtomicBool::new(false));
     let kills = Arc::new(AtomicUsize::new(0));
     let killing = {
-        let (stop, kills, application) = (Arc::clone(&stop), Arc::clone(&kills), application.clone());
+        let (stop, kills) = (Arc::clone(&stop), Arc::clone(&kills));
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 let killed: i64 = killer
