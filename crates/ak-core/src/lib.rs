@@ -37,6 +37,8 @@
 //!   rotate, and [`authenticate`](KeyManager::authenticate).
 //! * [`management`]: management keys, the credential of the management API, with their own
 //!   store contract ([`management::ManagementKeyStore`]).
+//! * [`audit`]: the audit trail ([`audit::AuditEventStore`], [`audit::AuditRecorder`]);
+//!   [`usage`]: last-used times ([`usage::KeyUsageStore`], [`usage::UsageTracker`]).
 //! * [`signing`]: the sealed signing-key set every process on a store shares
 //!   ([`SigningKeyStore`]).
 //! * [`KeyStore`]: the persistence contract; [`MemoryKeyStore`] implements it here, `ak-sqlite`
@@ -56,6 +58,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod authorization;
 pub mod catalog;
 pub mod clock;
@@ -75,6 +78,7 @@ pub mod query;
 pub mod random;
 pub mod signing;
 pub mod store;
+pub mod usage;
 pub mod validate;
 mod wire;
 
