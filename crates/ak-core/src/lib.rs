@@ -39,6 +39,7 @@
 //!   store contract ([`management::ManagementKeyStore`]).
 //! * [`signing`]: the sealed signing-key set every process on a store shares
 //!   ([`SigningKeyStore`]).
+//! * [`webhook`]: webhooks that receive audit events ([`webhook::WebhookStore`]).
 //! * [`KeyStore`]: the persistence contract; [`MemoryKeyStore`] implements it here, `ak-sqlite`
 //!   and `ak-sled` on disk.
 //! * [`limits`]: every size and count limit; [`validate`]: the checks behind them.
@@ -76,6 +77,7 @@ pub mod random;
 pub mod signing;
 pub mod store;
 pub mod validate;
+pub mod webhook;
 mod wire;
 
 pub use authorization::{Authorization, TenantAuthorization};

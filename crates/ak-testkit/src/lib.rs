@@ -19,7 +19,8 @@
 //! ([`model`]) that runs random operation sequences, including re-opens, against the store and a
 //! plain `BTreeMap`, comparing after every step. [`management_key_conformance!`] does the same for
 //! [`ManagementKeyStore`](ak_core::management::ManagementKeyStore) ([`management`]), and
-//! [`signing_key_conformance!`] for [`SigningKeyStore`](ak_core::SigningKeyStore) ([`signing`]). It is a test
+//! [`signing_key_conformance!`] for [`SigningKeyStore`](ak_core::SigningKeyStore) ([`signing`]), and
+//! [`webhook_conformance!`] for [`WebhookStore`](ak_core::webhook::WebhookStore) ([`webhook`]). It is a test
 //! aid, not a stable API.
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub mod management;
 pub mod model;
 pub mod signing;
 pub mod sync_trace;
+pub mod webhook;
 
 /// Opens a store. Each call after the previous handles were dropped re-opens the same storage,
 /// which must then hold everything that was acknowledged before.
