@@ -41,6 +41,7 @@
 //!   [`usage`]: last-used times ([`usage::KeyUsageStore`], [`usage::UsageTracker`]).
 //! * [`signing`]: the sealed signing-key set every process on a store shares
 //!   ([`SigningKeyStore`]).
+//! * [`webhook`]: webhooks that receive audit events ([`webhook::WebhookStore`]).
 //! * [`KeyStore`]: the persistence contract; [`MemoryKeyStore`] implements it here, `ak-sqlite`
 //!   and `ak-sled` on disk.
 //! * [`limits`]: every size and count limit; [`validate`]: the checks behind them.
@@ -80,6 +81,7 @@ pub mod signing;
 pub mod store;
 pub mod usage;
 pub mod validate;
+pub mod webhook;
 mod wire;
 
 pub use authorization::{Authorization, TenantAuthorization};

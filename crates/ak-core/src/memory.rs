@@ -9,6 +9,7 @@ use crate::model::{KeyRecord, KeyStatus};
 use crate::query::{Page, SearchQuery};
 use crate::signing::StoredSigningKeys;
 use crate::store::{BackendErrorKind, KeyStore, StoreError};
+use crate::webhook::WebhookRecord;
 
 /// A [`KeyStore`] in a `BTreeMap` behind a read-write lock. Nothing survives the process; it is
 /// "durable" only in the sense that a returned write is visible to every later call.
@@ -24,6 +25,8 @@ pub struct MemoryKeyStore {
     records: RwLock<BTreeMap<String, KeyRecord>>,
     /// Management keys, apart from access keys (see [`crate::management`]).
     pub(crate) management: RwLock<BTreeMap<String, ManagementKeyRecord>>,
+    /// Webhooks (see [`crate::webhook`]).
+    pub(crate) webhooks: RwLock<BTreeMap<String, WebhookRecord>>,
     /// The sealed signing-key set (see [`crate::signing`]).
     pub(crate) signing: RwLock<Option<StoredSigningKeys>>,
     /// The audit trail (see [`crate::audit`]).

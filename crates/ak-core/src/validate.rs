@@ -149,6 +149,22 @@ pub enum ValidationError {
     /// The cleartext prefix was empty, too long, or not lowercase ASCII letters and digits.
     #[error("key prefix must be 1..={MAX_PREFIX_CHARS} lowercase ASCII letters or digits")]
     BadPrefix,
+    /// A webhook URL was not an absolute `http` or `https` URL with a host and without
+    /// credentials, or was longer than [`MAX_WEBHOOK_URL_CHARS`]. The message never repeats the
+    /// URL: some services put a credential in it.
+    #[error("invalid webhook URL: {reason}")]
+    BadWebhookUrl {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A webhook action filter entry was neither an action name nor a prefix ending in `.*`.
+    #[error(
+        "invalid webhook action filter {action:?}: use an action name (accesskey.create) or a prefix ending in .* (accesskey.*)"
+    )]
+    BadWebhookAction {
+        /// The entry given.
+        action: String,
+    },
 }
 
 /// Checks a key name: 1..=[`MAX_NAME_CHARS`] characters, no control characters.

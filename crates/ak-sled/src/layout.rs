@@ -9,6 +9,7 @@
 //! | --- | --- |
 //! | [`RECORDS`] | id → `[RECORD_FORMAT_VERSION] ++ postcard(record)` (the value; see `record_codec`) |
 //! | [`MANAGEMENT_KEYS`] | id → `[1] ++ JSON(management key record)` (the value; no index) |
+//! | [`WEBHOOKS`] | id → `[1] ++ JSON(webhook record)` (the value; no index) |
 //! | [`SIGNING_KEYS`] | `set` → `[1] ++ u64be(version) ++ sealed set` (one value) |
 //! | [`TENANT_INDEX`] | `u32be(len) ++ tenant id ++ id` |
 //! | [`USER_INDEX`] | `u32be(len) ++ bound user id ++ id` (only bound keys) |
@@ -28,6 +29,8 @@ use ak_core::{KeyRecord, KeyStatus, StoreError};
 pub const RECORDS: &str = "ak/records";
 /// The tree holding management-key records, keyed by id (value: `[1] ++ JSON`).
 pub const MANAGEMENT_KEYS: &str = "ak/management-keys";
+/// The tree holding webhook records, keyed by id (value: `[1] ++ JSON`).
+pub const WEBHOOKS: &str = "ak/webhooks";
 /// The tree holding the sealed signing-key set, under [`SIGNING_KEYS_KEY`].
 pub const SIGNING_KEYS: &str = "ak/signing-keys";
 /// The key of the sealed signing-key set in [`SIGNING_KEYS`] (value:

@@ -62,6 +62,9 @@
 //! * **The sealed signing-key set** is one value in the tree `ak/signing-keys`, replaced by
 //!   compare-and-swap on the whole value (which carries its version) and made durable like every
 //!   other write.
+//! * **Webhooks** live in their own tree (`ak/webhooks`), one JSON value per webhook (its
+//!   secret sealed by the facade), written with compare-and-swap and flushed and fsynced like
+//!   every other write.
 //! * **One process per directory.** sled locks the directory; a second opener (another process,
 //!   or a second open in the same process) gets [`BackendErrorKind::InUse`] with the path as the
 //!   detail. Share one [`SledKeyStore`] (it is `Send + Sync`, e.g. in an `Arc`) instead.
@@ -90,6 +93,7 @@ mod management;
 pub mod record_codec;
 mod search;
 mod signing;
+mod webhook;
 
 use disk_sync::DiskSync;
 use layout::INDEX_COUNT;

@@ -66,3 +66,16 @@ mod signing {
 
     ak_testkit::signing_key_conformance!(factory());
 }
+
+mod webhooks {
+    use std::sync::Arc;
+
+    use ak_testkit::webhook::{WebhookStoreFactory, WebhookStores};
+
+    fn factory() -> impl WebhookStoreFactory {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        move || WebhookStores::of(Arc::new(super::reopen(&dir.path().join("store"))))
+    }
+
+    ak_testkit::webhook_conformance!(factory());
+}

@@ -16,7 +16,7 @@ pub const APPLICATION_ID: i32 = 0x616B_6B73;
 
 /// The schema version this code writes (`PRAGMA user_version`). Older ak databases are migrated
 /// on open; newer ones are refused.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// `MIGRATIONS[n]` takes a database from schema version `n` to `n + 1`.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -59,6 +59,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
         version INTEGER NOT NULL,
         sealed  BLOB    NOT NULL
+    );
+    ",
+    // 4: webhooks, in their own table: one row per webhook, the whole record (its signing secret
+    // sealed by the facade) as JSON.
+    r"
+    CREATE TABLE webhooks (
+        id   TEXT NOT NULL PRIMARY KEY,
+        body TEXT NOT NULL
     );
     ",
 ];

@@ -123,3 +123,32 @@ mod signing {
         ak_testkit::signing_key_conformance!(super::connection());
     }
 }
+
+mod webhooks {
+    use std::sync::Arc;
+
+    use ak_sqlite::SqliteKeyStore;
+    use ak_testkit::webhook::{WebhookStoreFactory, WebhookStores};
+
+    fn disk() -> impl WebhookStoreFactory {
+        let dir = tempfile::tempdir().expect("temp dir");
+        move || {
+            WebhookStores::of(Arc::new(
+                SqliteKeyStore::open(dir.path().join("keys.db")).expect("open"),
+            ))
+        }
+    }
+
+    fn memory() -> impl WebhookStoreFactory {
+        let stores = WebhookStores::of(Arc::new(SqliteKeyStore::open_in_memory().expect("open")));
+        move || stores.clone()
+    }
+
+    mod on_disk {
+        ak_testkit::webhook_conformance!(super::disk());
+    }
+
+    mod in_memory {
+        ak_testkit::webhook_conformance!(super::memory());
+    }
+}

@@ -21,7 +21,7 @@ fn a_version_1_database_gains_the_management_keys_table() {
     // Turn the file back into what a version 1 ak wrote.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("DROP TABLE management_keys; DROP TABLE signing_keys; PRAGMA user_version = 1;")
+        conn.execute_batch("DROP TABLE management_keys; DROP TABLE signing_keys; DROP TABLE webhooks; PRAGMA user_version = 1;")
             .unwrap();
     }
     let store = Arc::new(SqliteKeyStore::open(&path).unwrap());
@@ -38,7 +38,7 @@ fn a_version_1_database_gains_the_management_keys_table() {
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(SCHEMA_VERSION, 4);
 }
 
 #[test]
@@ -57,7 +57,7 @@ fn a_version_2_database_gains_the_signing_keys_table() {
     // Turn the file back into what a version 2 ak wrote.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("DROP TABLE signing_keys; PRAGMA user_version = 2;")
+        conn.execute_batch("DROP TABLE signing_keys; DROP TABLE webhooks; PRAGMA user_version = 2;")
             .unwrap();
     }
     let store = Arc::new(SqliteKeyStore::open(&path).unwrap());
@@ -72,5 +72,36 @@ fn a_version_2_database_gains_the_signing_keys_table() {
     let version: u32 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, SCHEMA_VERSION);
+}
+
+#[test]
+fn a_version_3_database_gains_the_webhooks_table() {
+    use ak_core::SigningKeyStore;
+    use ak_core::webhook::WebhookStore;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    {
+        let store = SqliteKeyStore::open(&path).unwrap();
+        store.replace_signing_keys(None, b"sealed").unwrap();
+    }
+    // Turn the file back into what a version 3 ak wrote.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TABLE webhooks; PRAGMA user_version = 3;")
+            .unwrap();
+    }
+    let store = SqliteKeyStore::open(&path).unwrap();
+    assert_eq!(store.load_signing_keys().unwrap().unwrap().sealed, b"sealed");
+    assert!(store.list_webhooks().unwrap().is_empty());
+    let record = ak_testkit::webhook::webhook_record("wh1");
+    store.insert_webhook(&record).unwrap();
+    drop(store);
+    let store = SqliteKeyStore::open(&path).unwrap();
+    assert_eq!(store.get_webhook("wh1").unwrap(), Some(record));
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: u32 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
 }
