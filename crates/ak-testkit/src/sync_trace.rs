@@ -8,10 +8,19 @@
 //! (such as sled's background flusher) are left out: they may come at any moment and prove
 //! nothing about this call.
 //!
+//! [`sync_trace_conformance!`](crate::sync_trace_conformance) turns the three writes of
+//! [`TracedWrite`] into parent and child tests for a backend in one line.
+//!
 //! Where `strace` is not installed, [`traced_syncs`] prints a notice and returns `None`.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+
+use ak_core::management::ManagementKeyStore;
+use ak_core::{KeyStatus, KeyStore, SigningKeyStore};
+
+use crate::fixtures::record;
+use crate::management::management_record;
 
 /// Printed by the child just before the traced write.
 pub const BEFORE: &str = "AK-SYNC-TRACE-BEFORE";
@@ -105,6 +114,165 @@ pub fn assert_synced_before_return(child_test: &str, var: &str, dir: &Path, file
         file.display()
     );
     true
+}
+
+/// One acknowledged write whose sync a backend proves with [`sync_trace_conformance!`]: each is a
+/// revocation or a key-set change that must survive a power loss once it returned.
+///
+/// [`sync_trace_conformance!`]: crate::sync_trace_conformance
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TracedWrite {
+    /// Deactivating an access key.
+    Deactivate,
+    /// Replacing the stored signing-key set.
+    ReplaceSigningKeys,
+    /// Deleting a management key.
+    DeleteManagementKey,
+}
+
+/// The store traits a [`TracedWrite`] needs.
+pub trait TracedStore: KeyStore + SigningKeyStore + ManagementKeyStore {}
+impl<S: KeyStore + SigningKeyStore + ManagementKeyStore> TracedStore for S {}
+
+impl TracedWrite {
+    /// Writes, with a first handle, what the traced write then changes.
+    pub fn prepare(self, store: &dyn TracedStore) {
+        match self {
+            Self::Deactivate => store.insert(&record("k", "kay", 1)).expect("insert"),
+            Self::ReplaceSigningKeys => {
+                store
+                    .replace_signing_keys(None, b"old")
+                    .expect("first signing-key set");
+            }
+            Self::DeleteManagementKey => store
+                .insert_management_key(&management_record("m", "m", 1, false))
+                .expect("insert a management key"),
+        }
+    }
+
+    /// The traced write itself (in the child, between the markers).
+    pub fn perform(self, store: &dyn TracedStore) {
+        match self {
+            Self::Deactivate => store
+                .set_status(&["k".into()], KeyStatus::Inactive)
+                .expect("deactivate"),
+            Self::ReplaceSigningKeys => {
+                store.replace_signing_keys(Some(1), b"rotated").expect("replace");
+            }
+            Self::DeleteManagementKey => {
+                assert!(store.delete_management_key("m").expect("delete"));
+            }
+        }
+    }
+
+    /// Asserts, with a fresh handle after the child exited, that the write is there.
+    pub fn assert_done(self, store: &dyn TracedStore) {
+        match self {
+            Self::Deactivate => {
+                let stored = store.get("k").expect("get").expect("the key");
+                assert_eq!(stored.key.status, KeyStatus::Inactive);
+            }
+            Self::ReplaceSigningKeys => {
+                let stored = store.load_signing_keys().expect("load").expect("a set");
+                assert_eq!((stored.version, stored.sealed.as_slice()), (2, &b"rotated"[..]));
+            }
+            Self::DeleteManagementKey => {
+                assert!(store.get_management_key("m").expect("get").is_none());
+            }
+        }
+    }
+}
+
+/// The parent side of one [`TracedWrite`]: prepares the store in `dir`, runs `child_test` under
+/// strace and asserts that it synced `synced_file` before the write returned, then that a
+/// re-opened store holds the write. Does nothing more (after the notice) where strace is
+/// missing.
+pub fn check_traced_write<S: TracedStore>(
+    write: TracedWrite,
+    child_test: &str,
+    var: &str,
+    dir: &Path,
+    open: impl Fn(&Path) -> S,
+    synced_file: &Path,
+) {
+    write.prepare(&open(dir));
+    if !assert_synced_before_return(child_test, var, dir, synced_file) {
+        return;
+    }
+    write.assert_done(&open(dir));
+}
+
+/// The child side of one [`TracedWrite`]: when `var` names a directory (the parent set it), opens
+/// the store there and performs the write between [`BEFORE`] and [`AFTER`].
+pub fn run_traced_child<S: TracedStore>(write: TracedWrite, var: &str, open: impl Fn(&Path) -> S) {
+    let Some(dir) = std::env::var_os(var) else {
+        return;
+    };
+    let store = open(Path::new(&dir));
+    eprintln!("{BEFORE}");
+    write.perform(&store);
+    eprintln!("{AFTER}");
+}
+
+/// Expands to a parent and a child `#[test]` for every [`TracedWrite`], proving by syscall trace
+/// that each acknowledged write synced the backend's file. `open` opens the store kept in a
+/// directory (`Fn(&Path) -> S`), `synced_file` names the file that must be synced
+/// (`Fn(&Path) -> PathBuf`), and `var` is the environment variable that hands the child its
+/// directory. Use it once per test file.
+#[macro_export]
+macro_rules! sync_trace_conformance {
+    (var: $var:expr, open: $open:expr, synced_file: $file:expr $(,)?) => {
+        $crate::__sync_trace_pair!(
+            $var,
+            $open,
+            $file,
+            Deactivate,
+            acknowledged_deactivate_is_synced,
+            deactivate_child
+        );
+        $crate::__sync_trace_pair!(
+            $var,
+            $open,
+            $file,
+            ReplaceSigningKeys,
+            acknowledged_signing_key_replace_is_synced,
+            replace_signing_keys_child
+        );
+        $crate::__sync_trace_pair!(
+            $var,
+            $open,
+            $file,
+            DeleteManagementKey,
+            acknowledged_management_key_delete_is_synced,
+            delete_management_key_child
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sync_trace_pair {
+    ($var:expr, $open:expr, $file:expr, $write:ident, $parent:ident, $child:ident) => {
+        #[test]
+        fn $parent() {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let synced: std::path::PathBuf = ($file)(dir.path());
+            $crate::sync_trace::check_traced_write(
+                $crate::sync_trace::TracedWrite::$write,
+                stringify!($child),
+                $var,
+                dir.path(),
+                $open,
+                &synced,
+            );
+        }
+
+        /// The traced child (does nothing unless its parent runs it).
+        #[test]
+        fn $child() {
+            $crate::sync_trace::run_traced_child($crate::sync_trace::TracedWrite::$write, $var, $open);
+        }
+    };
 }
 
 /// The sync calls in one thread's trace between [`BEFORE`] and [`AFTER`].
