@@ -36,6 +36,8 @@ pub mod fixtures;
 pub mod lifecycle;
 pub mod management;
 pub mod model;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod signing;
 pub mod sync_trace;
 pub mod usage;
