@@ -3,16 +3,19 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ak::webhook::WebhookStore;
 use ak::{KeyStore, ManagementKeyStore, SigningKeyStore, SledKeyStore, SqliteKeyStore, StoreError};
 
 /// Both views of one opened store: access keys and management keys.
 pub(crate) type Views = (Arc<dyn KeyStore>, Arc<dyn ManagementKeyStore>);
 
-/// Every view of one opened store: access keys, management keys and the signing-key set.
+/// Every view of one opened store: access keys, management keys, the signing-key set and the
+/// webhooks.
 pub(crate) struct AllViews {
     pub(crate) keys: Arc<dyn KeyStore>,
     pub(crate) management: Arc<dyn ManagementKeyStore>,
     pub(crate) signing: Arc<dyn SigningKeyStore>,
+    pub(crate) webhooks: Arc<dyn WebhookStore>,
 }
 
 /// A store location.
@@ -64,17 +67,28 @@ impl StoreUrl {
     /// Opens the store once and returns all its views (sled allows one open handle per
     /// directory, so they must share it).
     pub(crate) fn open_all(&self) -> Result<AllViews, StoreError> {
-        fn all<S: KeyStore + ManagementKeyStore + SigningKeyStore + 'static>(store: S) -> AllViews {
+        fn all<S: KeyStore + ManagementKeyStore + SigningKeyStore + WebhookStore + 'static>(
+            store: S,
+        ) -> AllViews {
             let store = Arc::new(store);
             AllViews {
                 keys: Arc::clone(&store) as Arc<dyn KeyStore>,
                 management: Arc::clone(&store) as Arc<dyn ManagementKeyStore>,
-                signing: store,
+                signing: Arc::clone(&store) as Arc<dyn SigningKeyStore>,
+                webhooks: store,
             }
         }
         Ok(match self {
             Self::Sqlite(path) => all(SqliteKeyStore::open(path)?),
             Self::Sled(path) => all(SledKeyStore::open(path)?),
+        })
+    }
+
+    /// Opens the store and returns its webhook view.
+    pub(crate) fn open_webhooks(&self) -> Result<Arc<dyn WebhookStore>, StoreError> {
+        Ok(match self {
+            Self::Sqlite(path) => Arc::new(SqliteKeyStore::open(path)?),
+            Self::Sled(path) => Arc::new(SledKeyStore::open(path)?),
         })
     }
 

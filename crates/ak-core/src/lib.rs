@@ -37,6 +37,8 @@
 //!   rotate, and [`authenticate`](KeyManager::authenticate).
 //! * [`management`]: management keys, the credential of the management API, with their own
 //!   store contract ([`management::ManagementKeyStore`]).
+//! * [`audit`]: the audit trail ([`audit::AuditEventStore`], [`audit::AuditRecorder`]);
+//!   [`usage`]: last-used times ([`usage::KeyUsageStore`], [`usage::UsageTracker`]).
 //! * [`signing`]: the sealed signing-key set every process on a store shares
 //!   ([`SigningKeyStore`]).
 //! * [`webhook`]: webhooks that receive audit events ([`webhook::WebhookStore`]).
@@ -57,6 +59,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod authorization;
 pub mod catalog;
 pub mod clock;
@@ -76,6 +79,7 @@ pub mod query;
 pub mod random;
 pub mod signing;
 pub mod store;
+pub mod usage;
 pub mod validate;
 pub mod webhook;
 mod wire;

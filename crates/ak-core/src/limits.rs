@@ -71,3 +71,11 @@ pub const MAX_HASH_PARALLELISM: u32 = 8;
 pub const MAX_SIGNING_KEYS: usize = 16;
 /// Longest delay before a staged signing key starts signing: 30 days.
 pub const MAX_SIGNING_KEY_ACTIVATION_DELAY_SECS: u64 = 30 * 24 * 3600;
+/// Longest audit-event action name, in characters.
+pub const MAX_AUDIT_ACTION_CHARS: usize = 128;
+/// Most key ids (and most tenants) in one application audit event.
+pub const MAX_AUDIT_KEY_IDS: usize = 64;
+/// Largest serialized size of an application audit event's `data`, in bytes of compact JSON.
+pub const MAX_AUDIT_DATA_BYTES: usize = 8 * 1024;
+/// Most entries in each list filter of an audit search (key ids, actions, addresses).
+pub const MAX_AUDIT_FILTER_VALUES: usize = 100;

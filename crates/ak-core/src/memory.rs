@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::audit::memory::AuditLog;
 use crate::management::ManagementKeyRecord;
 use crate::model::{KeyRecord, KeyStatus};
 use crate::query::{Page, SearchQuery};
@@ -28,6 +29,8 @@ pub struct MemoryKeyStore {
     pub(crate) webhooks: RwLock<BTreeMap<String, WebhookRecord>>,
     /// The sealed signing-key set (see [`crate::signing`]).
     pub(crate) signing: RwLock<Option<StoredSigningKeys>>,
+    /// The audit trail (see [`crate::audit`]).
+    pub(crate) audit: RwLock<AuditLog>,
 }
 
 impl MemoryKeyStore {
@@ -40,7 +43,7 @@ impl MemoryKeyStore {
         self.records.read().map_err(|_| poisoned())
     }
 
-    fn write(&self) -> Result<RwLockWriteGuard<'_, BTreeMap<String, KeyRecord>>, StoreError> {
+    pub(crate) fn write(&self) -> Result<RwLockWriteGuard<'_, BTreeMap<String, KeyRecord>>, StoreError> {
         self.records.write().map_err(|_| poisoned())
     }
 }
@@ -76,7 +79,11 @@ impl KeyStore for MemoryKeyStore {
                 id: record.id().to_owned(),
             });
         }
-        records.insert(record.id().to_owned(), record.clone());
+        let mut stored = record.clone();
+        // Usage is written only through `KeyUsageStore`.
+        stored.key.last_used_time = None;
+        stored.key.last_used_ip = None;
+        records.insert(record.id().to_owned(), stored);
         Ok(())
     }
 
@@ -97,8 +104,11 @@ impl KeyStore for MemoryKeyStore {
                 expected: record.version,
             });
         }
+        let (last_used_time, last_used_ip) = (stored.key.last_used_time, stored.key.last_used_ip.take());
         *stored = record.clone();
         stored.version = record.version + 1;
+        stored.key.last_used_time = last_used_time;
+        stored.key.last_used_ip = last_used_ip;
         Ok(stored.version)
     }
 

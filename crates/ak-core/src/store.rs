@@ -103,6 +103,14 @@ pub enum BackendErrorKind {
     Incompatible,
     /// An I/O error.
     Io,
+    /// The storage server cannot be reached, is shutting down, or dropped the connection; a later
+    /// call may succeed (a network store reconnects on its own).
+    Unavailable,
+    /// Every connection of the store's pool stayed in use for longer than the checkout timeout.
+    PoolExhausted,
+    /// The storage server refused access: authentication failed, an unknown role or database, or
+    /// a missing privilege.
+    Denied,
     /// Anything else the backend reported.
     Other,
 }
@@ -116,6 +124,9 @@ impl std::fmt::Display for BackendErrorKind {
             Self::InUse => "store in use by another process",
             Self::Incompatible => "not a compatible ak store",
             Self::Io => "I/O error",
+            Self::Unavailable => "storage server unavailable",
+            Self::PoolExhausted => "connection pool exhausted",
+            Self::Denied => "access denied by the storage server",
             Self::Other => "backend error",
         })
     }

@@ -140,6 +140,12 @@ pub enum ValidationError {
         /// The grace period given, in seconds.
         secs: u64,
     },
+    /// An application tried to record an event in ak's reserved action namespace.
+    #[error("audit action {action} is reserved for ak")]
+    ReservedAction {
+        /// The action given.
+        action: String,
+    },
     /// The cleartext prefix was empty, too long, or not lowercase ASCII letters and digits.
     #[error("key prefix must be 1..={MAX_PREFIX_CHARS} lowercase ASCII letters or digits")]
     BadPrefix,
@@ -309,7 +315,11 @@ pub(crate) fn count(field: &'static str, actual: usize, max: usize) -> Result<()
 
 /// Depth first, without recursion: a map built in code may nest deeper than any stack, and
 /// serializing it to measure its size recurses once per level.
-fn json_map(field: &'static str, map: &Map<String, Value>, max_bytes: usize) -> Result<(), ValidationError> {
+pub(crate) fn json_map(
+    field: &'static str,
+    map: &Map<String, Value>,
+    max_bytes: usize,
+) -> Result<(), ValidationError> {
     if depth_exceeds(map, MAX_JSON_DEPTH) {
         return Err(ValidationError::TooDeep {
             field,

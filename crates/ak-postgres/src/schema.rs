@@ -1,0 +1,259 @@
+//! The schema, its versioned migrations, the ak marker, and the checks that refuse a schema of
+//! another application or of a newer ak, and a server that would not keep acknowledged writes.
+
+use ak_core::{BackendErrorKind, StoreError};
+use postgres::GenericClient;
+
+use crate::error::{Fail, backend};
+
+/// The schema version this code writes (`schema_meta.schema_version`). Older ak schemas are
+/// migrated on open; newer ones are refused and left untouched.
+pub const SCHEMA_VERSION: i32 = 2;
+
+/// The `schema_meta.application` marker of every ak schema.
+pub const APPLICATION: &str = "ak";
+
+/// The first key of the transaction-level advisory lock that migrations hold (`"akks"`); the
+/// second is `hashtext(schema)`, so migrations of different schemas do not wait for each other.
+pub const MIGRATION_LOCK: i32 = 0x616B_6B73;
+
+/// Whether `name` is a schema name this crate accepts: `^[a-z_][a-z0-9_]{0,62}$`.
+pub fn valid_schema_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_lowercase() || first == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 63
+        && !name.starts_with("pg_")
+}
+
+/// `MIGRATIONS[n]` takes a schema from version `n` to `n + 1`; `{s}` is the quoted schema name.
+const MIGRATIONS: &[&str] = &[
+    // 1: the marker; keys with one column per search filter (tenants as an array and custom
+    // attributes as jsonb, both GIN-indexed) and the whole record as JSON in `body`; management
+    // keys; the one-row sealed signing-key set. Ids, names and creators compare byte-wise
+    // (COLLATE "C"), the order `SearchQuery::compare` defines.
+    r#"
+    CREATE TABLE {s}.schema_meta (
+        singleton      BOOLEAN NOT NULL PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+        application    TEXT    NOT NULL,
+        schema_version INTEGER NOT NULL
+    );
+    CREATE TABLE {s}.keys (
+        id            TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        name          TEXT COLLATE "C" NOT NULL,
+        status        TEXT   NOT NULL,
+        created_time  BIGINT NOT NULL,
+        expire_time   BIGINT,
+        created_by    TEXT COLLATE "C" NOT NULL,
+        bound_user_id TEXT COLLATE "C",
+        tenant_ids    TEXT[] NOT NULL,
+        attributes    JSONB  NOT NULL,
+        version       BIGINT NOT NULL,
+        body          TEXT   NOT NULL
+    );
+    CREATE INDEX keys_by_created_time ON {s}.keys (created_time, id);
+    CREATE INDEX keys_by_name         ON {s}.keys (name, id);
+    CREATE INDEX keys_by_status       ON {s}.keys (status, created_time, id);
+    CREATE INDEX keys_by_bound_user   ON {s}.keys (bound_user_id, created_time, id);
+    CREATE INDEX keys_by_created_by   ON {s}.keys (created_by, created_time, id);
+    CREATE INDEX keys_by_tenant       ON {s}.keys USING GIN (tenant_ids);
+    CREATE INDEX keys_by_attributes   ON {s}.keys USING GIN (attributes jsonb_path_ops);
+    CREATE TABLE {s}.management_keys (
+        id   TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE {s}.signing_keys (
+        id      SMALLINT NOT NULL PRIMARY KEY CHECK (id = 1),
+        version BIGINT   NOT NULL CHECK (version > 0),
+        sealed  BYTEA    NOT NULL
+    );
+    "#,
+    // 2: webhooks: one row per webhook, the whole record (its signing secret sealed by the
+    // facade) as JSON in `body`.
+    r#"
+    CREATE TABLE {s}.webhooks (
+        id   TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+    "#,
+];
+
+/// What a schema holds, read without writing anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// No schema of that name.
+    Absent,
+    /// The schema exists and holds no table, view or sequence.
+    Empty,
+    /// An ak schema of this version.
+    Ak(i32),
+}
+
+fn incompatible(label: &str, schema: &str, why: impl std::fmt::Display) -> StoreError {
+    backend(
+        BackendErrorKind::Incompatible,
+        format!("{label}: schema {schema}: {why}"),
+        None,
+    )
+}
+
+fn inspect(client: &mut impl GenericClient, label: &str, schema: &str) -> Result<Found, Fail> {
+    let row = client.query_one(
+        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1),
+                (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = $1),
+                EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE n.nspname = $1 AND c.relname = 'schema_meta' AND c.relkind = 'r')",
+        &[&schema],
+    )?;
+    let (exists, objects, has_meta): (bool, i64, bool) = (row.get(0), row.get(1), row.get(2));
+    if !exists {
+        return Ok(Found::Absent);
+    }
+    if objects == 0 {
+        return Ok(Found::Empty);
+    }
+    if !has_meta {
+        return Err(incompatible(
+            label,
+            schema,
+            format!("holds {objects} objects but no ak marker (schema_meta): another application's schema is never touched; choose another schema"),
+        )
+        .into());
+    }
+    // Read the marker as JSON so that a foreign `schema_meta` of another shape is refused, not an
+    // SQL error.
+    let rows = client.query(
+        &format!("SELECT to_jsonb(m)::text FROM \"{schema}\".schema_meta m"),
+        &[],
+    )?;
+    let markers: Vec<serde_json::Value> = rows
+        .iter()
+        .filter_map(|row| serde_json::from_str(row.get::<_, &str>(0)).ok())
+        .collect();
+    let version = match markers.as_slice() {
+        [marker] if marker.get("application").and_then(|v| v.as_str()) == Some(APPLICATION) => marker
+            .get("schema_version")
+            .and_then(serde_json::Value::as_i64)
+            .and_then(|version| i32::try_from(version).ok()),
+        _ => None,
+    };
+    let Some(version) = version else {
+        return Err(incompatible(
+            label,
+            schema,
+            "its schema_meta table is not ak's marker: another application's schema is never touched",
+        )
+        .into());
+    };
+    if version > SCHEMA_VERSION {
+        return Err(incompatible(
+            label,
+            schema,
+            format!("schema version {version} is newer than this ak supports ({SCHEMA_VERSION}); upgrade ak to use it"),
+        )
+        .into());
+    }
+    if version < 1 {
+        return Err(incompatible(label, schema, format!("invalid ak schema version {version}")).into());
+    }
+    Ok(Found::Ak(version))
+}
+
+/// Refuses a server that could lose acknowledged writes: `fsync` off (server-wide), or
+/// `synchronous_commit` off for this session (the store asks for `on` in every session's startup
+/// options, so only a server or proxy that ignores them gets here).
+pub(crate) fn check_durability(client: &mut impl GenericClient, label: &str) -> Result<(), Fail> {
+    let row = client.query_one(
+        "SELECT current_setting('fsync'), current_setting('synchronous_commit')",
+        &[],
+    )?;
+    let (fsync, synchronous_commit): (String, String) = (row.get(0), row.get(1));
+    if fsync != "on" {
+        return Err(backend(
+            BackendErrorKind::Incompatible,
+            format!("{label}: the server runs with fsync = {fsync}: acknowledged writes (and revocations) could be lost in a crash, so ak refuses it"),
+            None,
+        )
+        .into());
+    }
+    if synchronous_commit == "off" {
+        return Err(backend(
+            BackendErrorKind::Incompatible,
+            format!("{label}: sessions run with synchronous_commit = off: acknowledged writes could be lost in a crash, so ak refuses it"),
+            None,
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Brings `schema` to [`SCHEMA_VERSION`]: checks without writing first, then (unless already
+/// current) in one transaction holding the migration advisory lock, re-checks and migrates.
+pub(crate) fn migrate(client: &mut postgres::Client, label: &str, schema: &str) -> Result<(), Fail> {
+    if inspect(client, label, schema)? == Found::Ak(SCHEMA_VERSION) {
+        return Ok(());
+    }
+    let mut tx = client.transaction()?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        &[&MIGRATION_LOCK, &schema],
+    )?;
+    let from = match inspect(&mut tx, label, schema)? {
+        Found::Ak(version) if version == SCHEMA_VERSION => return Ok(()),
+        Found::Ak(version) => version,
+        Found::Empty => 0,
+        Found::Absent => {
+            tx.batch_execute(&format!("CREATE SCHEMA \"{schema}\""))?;
+            0
+        }
+    };
+    let quoted = format!("\"{schema}\"");
+    for step in MIGRATIONS
+        .iter()
+        .skip(usize::try_from(from).unwrap_or(usize::MAX))
+    {
+        tx.batch_execute(&step.replace("{s}", &quoted))?;
+    }
+    tx.execute(
+        &format!(
+            "INSERT INTO {quoted}.schema_meta (singleton, application, schema_version) VALUES (TRUE, $1, $2)
+             ON CONFLICT (singleton) DO UPDATE SET schema_version = excluded.schema_version"
+        ),
+        &[&APPLICATION, &SCHEMA_VERSION],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names() {
+        for good in ["ak", "_x", "tenant_a1", &"a".repeat(63)] {
+            assert!(valid_schema_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "1ak",
+            "Ak",
+            "a-b",
+            "a\"b",
+            "a b",
+            &"a".repeat(64),
+            "pg_temp",
+            "é",
+        ] {
+            assert!(!valid_schema_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn migrations_cover_every_version() {
+        assert_eq!(MIGRATIONS.len(), usize::try_from(SCHEMA_VERSION).unwrap());
+    }
+}

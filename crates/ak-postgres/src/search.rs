@@ -1,0 +1,140 @@
+//! The SQL behind a search: indexed predicates, the sort order, the keyset position, and the
+//! fetching of candidates in bounded chunks.
+//!
+//! The SQL only narrows and orders the candidates; [`SearchQuery::page_from_sorted`] re-applies
+//! every filter in Rust, so the result is exactly `SearchQuery::matches` in `compare` order.
+
+use std::fmt::Write as _;
+
+use ak_core::ExpiryFilter;
+use ak_core::{KeyRecord, Position, SearchQuery, SortField, StoreError};
+use postgres::types::ToSql;
+use serde_json::Value;
+
+use crate::error::Fail;
+use crate::keys::{decode, unindexable};
+use crate::store::Db;
+
+/// The most rows one chunk fetches.
+const MAX_CHUNK: i64 = 1000;
+
+/// A statement and its parameters.
+pub(crate) struct Plan {
+    pub(crate) sql: String,
+    pub(crate) params: Vec<Box<dyn ToSql + Sync>>,
+}
+
+impl Plan {
+    fn push(&mut self, value: impl ToSql + Sync + 'static) -> usize {
+        self.params.push(Box::new(value));
+        self.params.len()
+    }
+
+    pub(crate) fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
+        self.params.iter().map(|param| param.as_ref()).collect()
+    }
+}
+
+/// The statement for the rows of `query` after `position`, at most `limit` of them.
+pub(crate) fn plan(table: &str, query: &SearchQuery, position: Option<&Position>, limit: i64) -> Plan {
+    let mut plan = Plan {
+        sql: format!("SELECT id, version, body, created_time, name FROM {table} WHERE TRUE"),
+        params: Vec::new(),
+    };
+    if !query.tenant_ids.is_empty() {
+        let n = plan.push(query.tenant_ids.clone());
+        let _ = write!(plan.sql, " AND tenant_ids && ${n}::text[]");
+    }
+    if let Some(status) = query.status {
+        let n = plan.push(status.as_str());
+        let _ = write!(plan.sql, " AND status = ${n}");
+    }
+    if let Some(user) = &query.bound_user_id {
+        let n = plan.push(user.clone());
+        let _ = write!(plan.sql, " AND bound_user_id = ${n}");
+    }
+    if let Some(creator) = &query.created_by {
+        let n = plan.push(creator.clone());
+        let _ = write!(plan.sql, " AND created_by = ${n}");
+    }
+    let attributes = &query.custom_attributes;
+    if !attributes.is_empty() && !attributes.iter().any(|(name, value)| unindexable(name, value)) {
+        let n = plan.push(Value::Object(attributes.clone()).to_string());
+        let _ = write!(plan.sql, " AND attributes @> ${n}::text::jsonb");
+    }
+    match query.expiry {
+        None => {}
+        Some(ExpiryFilter::ExpiredAt(now)) => {
+            let n = plan.push(now);
+            let _ = write!(plan.sql, " AND expire_time <= ${n}");
+        }
+        Some(ExpiryFilter::UnexpiredAt(now)) => {
+            let n = plan.push(now);
+            let _ = write!(plan.sql, " AND (expire_time IS NULL OR expire_time > ${n})");
+        }
+    }
+    let column = match query.sort {
+        SortField::CreatedTime => "created_time",
+        SortField::Name => "name",
+    };
+    let (direction, after) = if query.descending {
+        ("DESC", "<")
+    } else {
+        ("ASC", ">")
+    };
+    let at = match position {
+        None => None,
+        Some(Position::CreatedTime(time, id)) => Some((plan.push(*time), plan.push(id.clone()))),
+        Some(Position::Name(name, id)) => Some((plan.push(name.clone()), plan.push(id.clone()))),
+    };
+    if let Some((value, id)) = at {
+        let _ = write!(plan.sql, " AND ({column}, id) {after} (${value}, ${id})");
+    }
+    let n = plan.push(limit);
+    let _ = write!(
+        plan.sql,
+        " ORDER BY {column} {direction}, id {direction} LIMIT ${n}"
+    );
+    plan
+}
+
+/// The first chunk's size for `query`: one row more than a page.
+pub(crate) fn first_chunk(query: &SearchQuery) -> i64 {
+    i64::from(query.limit).saturating_add(1).min(MAX_CHUNK)
+}
+
+/// The candidates for `query` from `start` on, in its order, fetched chunk by chunk (each a keyset
+/// continuation of the previous) until more than a page of them match or none remain.
+pub(crate) fn candidates(
+    db: &mut Db<'_>,
+    table: &str,
+    query: &SearchQuery,
+    start: Option<Position>,
+) -> Result<Vec<Result<KeyRecord, StoreError>>, Fail> {
+    let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
+    let mut candidates = Vec::new();
+    let mut matched = 0usize;
+    let mut position = start;
+    let mut chunk = first_chunk(query);
+    loop {
+        let plan = plan(table, query, position.as_ref(), chunk);
+        let rows = db.query(&plan.sql, &plan.refs())?;
+        let full = i64::try_from(rows.len()).is_ok_and(|len| len == chunk);
+        for row in &rows {
+            let id: String = row.get(0);
+            let record = decode(&id, row.get(1), row.get(2));
+            if record.as_ref().is_ok_and(|record| query.matches(&record.key)) {
+                matched += 1;
+            }
+            candidates.push(record);
+            position = Some(match query.sort {
+                SortField::CreatedTime => Position::CreatedTime(row.get(3), id),
+                SortField::Name => Position::Name(row.get(4), id),
+            });
+        }
+        if !full || matched > limit {
+            return Ok(candidates);
+        }
+        chunk = chunk.saturating_mul(2).min(MAX_CHUNK);
+    }
+}
