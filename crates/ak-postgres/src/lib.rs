@@ -71,6 +71,8 @@
 //!   `tenant_ids` and on `attributes` (`jsonb_path_ops`, for `@>`). Text compares byte-wise
 //!   (`COLLATE "C"`), the order searches promise.
 //! * `management_keys(id PRIMARY KEY, body)`, `signing_keys(id = 1, version, sealed bytea)`.
+//! * `webhooks(id PRIMARY KEY, body)` (schema version 2): one row per webhook, the whole
+//!   [`WebhookRecord`](ak_core::webhook::WebhookRecord) as JSON, its secret sealed by the facade.
 //!
 //! A point load is one primary-key lookup. A search narrows by every indexed filter in SQL,
 //! walks the sort order from the cursor with a keyset condition and a `LIMIT`, and re-checks
@@ -86,6 +88,7 @@ mod search;
 mod signing;
 mod store;
 mod tls;
+mod webhook;
 
 pub use config::{
     DEFAULT_CHECKOUT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgConfig,

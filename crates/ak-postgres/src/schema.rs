@@ -8,7 +8,7 @@ use crate::error::{Fail, backend};
 
 /// The schema version this code writes (`schema_meta.schema_version`). Older ak schemas are
 /// migrated on open; newer ones are refused and left untouched.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The `schema_meta.application` marker of every ak schema.
 pub const APPLICATION: &str = "ak";
@@ -69,6 +69,14 @@ const MIGRATIONS: &[&str] = &[
         id      SMALLINT NOT NULL PRIMARY KEY CHECK (id = 1),
         version BIGINT   NOT NULL CHECK (version > 0),
         sealed  BYTEA    NOT NULL
+    );
+    "#,
+    // 2: webhooks: one row per webhook, the whole record (its signing secret sealed by the
+    // facade) as JSON in `body`.
+    r#"
+    CREATE TABLE {s}.webhooks (
+        id   TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        body TEXT NOT NULL
     );
     "#,
 ];

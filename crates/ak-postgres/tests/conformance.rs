@@ -57,3 +57,20 @@ mod signing {
 
     ak_testkit::signing_key_conformance!(factory());
 }
+
+mod webhooks {
+    use std::sync::Arc;
+
+    use ak_testkit::webhook::{WebhookStoreFactory, WebhookStores};
+
+    fn factory() -> impl WebhookStoreFactory {
+        let schema = crate::common::schema();
+        let memory = ak_testkit::webhook::memory_factory();
+        move || match &schema {
+            Some(schema) => WebhookStores::of(Arc::new(schema.open())),
+            None => memory.open(),
+        }
+    }
+
+    ak_testkit::webhook_conformance!(factory());
+}

@@ -55,6 +55,11 @@
 //! ([`AccessKeysBuilder::signing_key_store`], any number of nodes, staged rotation): see
 //! [`signing`].
 //!
+//! # Webhooks
+//!
+//! [`webhook::Webhooks`] registers URLs that receive audit events, signed with the Standard
+//! Webhooks scheme under a secret ak generates and seals under the master key: see [`webhook`].
+//!
 //! Features are additive: with several stores enabled, the store is chosen at construction.
 //!
 //! # Tokens
@@ -74,9 +79,11 @@
 mod async_service;
 mod config;
 mod exchange;
+pub mod expiring;
 mod service;
 mod session;
 pub mod signing;
+pub mod webhook;
 
 pub use config::{
     ConfigError, DEFAULT_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT, MAX_SESSION_TOKEN_BYTES,

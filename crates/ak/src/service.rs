@@ -21,6 +21,7 @@ use crate::exchange::{ExchangeError, ExchangeOptions, ExchangeResponse, session_
 use crate::session::SessionError;
 use crate::signing::follower::Follower;
 use crate::signing::{DEFAULT_SIGNING_KEY_REFRESH, SharedSigningKeys, SigningKeysError};
+use crate::webhook::Webhooks;
 
 /// Access keys for one project: management, exchange for session tokens, and their validation.
 ///
@@ -37,6 +38,8 @@ pub struct AccessKeys {
     session_timeout_secs: i64,
     /// The shared set this service follows, when its keys live in the store.
     follower: Option<Follower>,
+    /// The webhooks of the store, when configured.
+    webhooks: Option<Webhooks>,
 }
 
 impl AccessKeys {
@@ -48,6 +51,12 @@ impl AccessKeys {
     /// The key manager, for anything not forwarded here.
     pub fn manager(&self) -> &KeyManager {
         &self.manager
+    }
+
+    /// The webhooks this service manages ([`AccessKeysBuilder::webhooks`]); `None` when not
+    /// configured.
+    pub fn webhooks(&self) -> Option<&Webhooks> {
+        self.webhooks.as_ref()
     }
 
     /// The configured issuer (project id), the `iss` of every token.
@@ -296,9 +305,17 @@ pub struct AccessKeysBuilder {
     audience: Option<String>,
     session_timeout: Option<Duration>,
     token_cache: Option<CacheOptions>,
+    webhooks: Option<Webhooks>,
 }
 
 impl AccessKeysBuilder {
+    /// The webhooks of the store (see [`crate::webhook`]), for [`AccessKeys::webhooks`] (default:
+    /// none).
+    pub fn webhooks(mut self, webhooks: Webhooks) -> Self {
+        self.webhooks = Some(webhooks);
+        self
+    }
+
     /// The key store (required).
     pub fn store(self, store: impl KeyStore + 'static) -> Self {
         self.shared_store(Arc::new(store))
@@ -459,6 +476,7 @@ impl AccessKeysBuilder {
             audience: self.audience,
             session_timeout_secs,
             follower,
+            webhooks: self.webhooks,
         })
     }
 }

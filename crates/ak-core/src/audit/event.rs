@@ -11,7 +11,7 @@ use crate::validate::{self, ValidationError};
 
 /// The action names ak records. Applications may record their own (any other name up to
 /// [`MAX_AUDIT_ACTION_CHARS`]); names starting with one of ak's prefixes (`accesskey.`,
-/// `managementkey.`, `signingkey.`) are reserved for ak.
+/// `managementkey.`, `signingkey.`, `webhook.`) are reserved for ak.
 pub mod actions {
     /// An access key was created.
     pub const ACCESS_KEY_CREATE: &str = "accesskey.create";
@@ -39,8 +39,18 @@ pub mod actions {
     pub const SIGNING_KEY_RETIRE: &str = "signingkey.retire";
     /// A signing key was imported.
     pub const SIGNING_KEY_IMPORT: &str = "signingkey.import";
+    /// An access key entered the expiry warning window (recorded once per key and expiry time;
+    /// `data.expireTime` is the key's expiry, Unix seconds).
+    pub const ACCESS_KEY_EXPIRING: &str = "accesskey.expiring";
+    /// A webhook was added (the webhook id is in `data.webhookId`; never its secret or URL).
+    pub const WEBHOOK_CREATE: &str = "webhook.create";
+    /// A webhook was deleted (`data.webhookId`).
+    pub const WEBHOOK_DELETE: &str = "webhook.delete";
+    /// A webhook delivery failed for good, after its retries (`data`: `webhookId`, `eventId`,
+    /// `eventAction`, `attempts`, and the last HTTP `status` or an `error` class).
+    pub const WEBHOOK_DELIVERY_FAILED: &str = "webhook.delivery.failed";
     /// Action-name prefixes reserved for ak's own events.
-    pub const RESERVED_PREFIXES: &[&str] = &["accesskey.", "managementkey.", "signingkey."];
+    pub const RESERVED_PREFIXES: &[&str] = &["accesskey.", "managementkey.", "signingkey.", "webhook."];
 }
 
 /// Why an operation failed, as recorded in [`AuditEvent::reason`].
