@@ -68,12 +68,14 @@
 
 #[cfg(feature = "tokio")]
 mod async_service;
+pub mod audit;
 mod config;
 mod exchange;
 mod service;
 mod session;
 pub mod signing;
 
+pub use audit::{Acting, DEFAULT_ACTOR};
 pub use config::{
     ConfigError, DEFAULT_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT, MAX_SESSION_TOKEN_BYTES,
     MAX_SIGNING_KEY_REFRESH, MIN_SESSION_TIMEOUT, MIN_SIGNING_KEY_REFRESH,
