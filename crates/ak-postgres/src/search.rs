@@ -38,7 +38,9 @@ impl Plan {
 /// The statement for the rows of `query` after `position`, at most `limit` of them.
 pub(crate) fn plan(table: &str, query: &SearchQuery, position: Option<&Position>, limit: i64) -> Plan {
     let mut plan = Plan {
-        sql: format!("SELECT id, version, body, created_time, name FROM {table} WHERE TRUE"),
+        sql: format!(
+            "SELECT id, version, body, created_time, name, last_used_time, last_used_ip FROM {table} WHERE TRUE"
+        ),
         params: Vec::new(),
     };
     if !query.tenant_ids.is_empty() {
@@ -72,6 +74,14 @@ pub(crate) fn plan(table: &str, query: &SearchQuery, position: Option<&Position>
             let n = plan.push(now);
             let _ = write!(plan.sql, " AND (expire_time IS NULL OR expire_time > ${n})");
         }
+    }
+    if let Some(since) = query.not_used_since {
+        let n = plan.push(since);
+        let _ = write!(plan.sql, " AND (last_used_time IS NULL OR last_used_time < ${n})");
+    }
+    if let Some(before) = query.expires_before {
+        let n = plan.push(before);
+        let _ = write!(plan.sql, " AND expire_time < ${n}");
     }
     let column = match query.sort {
         SortField::CreatedTime => "created_time",
@@ -122,7 +132,7 @@ pub(crate) fn candidates(
         let full = i64::try_from(rows.len()).is_ok_and(|len| len == chunk);
         for row in &rows {
             let id: String = row.get(0);
-            let record = decode(&id, row.get(1), row.get(2));
+            let record = decode(&id, row.get(1), row.get(2), (row.get(5), row.get(6)));
             if record.as_ref().is_ok_and(|record| query.matches(&record.key)) {
                 matched += 1;
             }
