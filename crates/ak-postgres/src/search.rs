@@ -12,7 +12,7 @@ use postgres::types::ToSql;
 use serde_json::Value;
 
 use crate::error::Fail;
-use crate::keys::{decode, unindexable};
+use crate::keys::{decode, storable, unindexable};
 use crate::store::Db;
 
 /// The most rows one chunk fetches.
@@ -35,6 +35,17 @@ impl Plan {
     }
 }
 
+/// Whether a filter value names nothing that can be stored (a `text` column never holds NUL),
+/// so that the query matches no record and need not reach the server (which would refuse it).
+pub(crate) fn matches_nothing(query: &SearchQuery) -> bool {
+    (!query.tenant_ids.is_empty() && !query.tenant_ids.iter().any(|tenant| storable(tenant)))
+        || query.bound_user_id.as_deref().is_some_and(|user| !storable(user))
+        || query
+            .created_by
+            .as_deref()
+            .is_some_and(|creator| !storable(creator))
+}
+
 /// The statement for the rows of `query` after `position`, at most `limit` of them.
 pub(crate) fn plan(table: &str, query: &SearchQuery, position: Option<&Position>, limit: i64) -> Plan {
     let mut plan = Plan {
@@ -44,7 +55,13 @@ pub(crate) fn plan(table: &str, query: &SearchQuery, position: Option<&Position>
         params: Vec::new(),
     };
     if !query.tenant_ids.is_empty() {
-        let n = plan.push(query.tenant_ids.clone());
+        let tenants: Vec<String> = query
+            .tenant_ids
+            .iter()
+            .filter(|tenant| storable(tenant))
+            .cloned()
+            .collect();
+        let n = plan.push(tenants);
         let _ = write!(plan.sql, " AND tenant_ids && ${n}::text[]");
     }
     if let Some(status) = query.status {
@@ -124,6 +141,9 @@ pub(crate) fn candidates(
     let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
     let mut candidates = Vec::new();
     let mut matched = 0usize;
+    if matches_nothing(query) {
+        return Ok(candidates);
+    }
     let mut position = start;
     let mut chunk = first_chunk(query);
     loop {
