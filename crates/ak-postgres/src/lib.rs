@@ -102,3 +102,10 @@ pub use config::{
 };
 pub use schema::{APPLICATION, MIGRATION_LOCK, SCHEMA_VERSION, valid_schema_name};
 pub use store::{MAX_ATTEMPTS, PgStore};
+
+/// Compile-time proof that a [`PgStore`] can be shared across threads and nodes' components.
+const _: fn() = || {
+    fn shareable<T: Clone + std::fmt::Debug + Send + Sync + 'static>() {}
+    shareable::<PgStore>();
+    shareable::<PgConfig>();
+};
