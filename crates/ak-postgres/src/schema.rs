@@ -71,13 +71,31 @@ const MIGRATIONS: &[&str] = &[
         sealed  BYTEA    NOT NULL
     );
     "#,
-    // 2: webhooks: one row per webhook, the whole record (its signing secret sealed by the
-    // facade) as JSON in `body`.
+    // 2: last use per key (columns beside the record, written without touching `version`, with
+    // indexes for the stale-key and expiry filters); webhooks (the whole record, its secret sealed
+    // by the facade, as JSON); the audit trail: one row per event with its key ids as a
+    // GIN-indexed array.
     r#"
+    ALTER TABLE {s}.keys ADD COLUMN last_used_time BIGINT;
+    ALTER TABLE {s}.keys ADD COLUMN last_used_ip TEXT;
+    CREATE INDEX keys_by_last_used   ON {s}.keys (last_used_time, id);
+    CREATE INDEX keys_by_expire_time ON {s}.keys (expire_time, id);
     CREATE TABLE {s}.webhooks (
         id   TEXT COLLATE "C" NOT NULL PRIMARY KEY,
         body TEXT NOT NULL
     );
+    CREATE TABLE {s}.audit_events (
+        id       TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        occurred BIGINT NOT NULL,
+        action   TEXT COLLATE "C" NOT NULL,
+        actor    TEXT COLLATE "C" NOT NULL,
+        key_ids  TEXT[] NOT NULL,
+        body     TEXT NOT NULL
+    );
+    CREATE INDEX audit_events_by_time   ON {s}.audit_events (occurred, id);
+    CREATE INDEX audit_events_by_action ON {s}.audit_events (action, occurred, id);
+    CREATE INDEX audit_events_by_actor  ON {s}.audit_events (actor, occurred, id);
+    CREATE INDEX audit_events_by_key    ON {s}.audit_events USING GIN (key_ids);
     "#,
 ];
 

@@ -337,3 +337,72 @@ fn tls_connects_to_a_server_whose_certificate_is_trusted() {
         .get(0);
     assert!(encrypted, "the store's sessions are not encrypted");
 }
+
+#[test]
+fn a_version_1_schema_is_migrated_keeping_every_record() {
+    let Some(mut admin) = common::admin() else { return };
+    let schema = common::TempSchema::new();
+    let name = &schema.name;
+    let store = schema.open();
+    let key = ak_testkit::fixtures::record("k1", "one", 1);
+    store.insert(&key).unwrap();
+    drop(store);
+    // Take the schema back to what version 1 created.
+    admin
+        .batch_execute(&format!(
+            "ALTER TABLE \"{name}\".keys DROP COLUMN last_used_time, DROP COLUMN last_used_ip;
+             DROP INDEX \"{name}\".keys_by_expire_time;
+             DROP TABLE \"{name}\".webhooks, \"{name}\".audit_events;
+             UPDATE \"{name}\".schema_meta SET schema_version = 1;"
+        ))
+        .unwrap();
+    let store = schema.open();
+    assert_eq!(store.get("k1").unwrap(), Some(key));
+    let version: i32 = admin
+        .query_one(&format!("SELECT schema_version FROM \"{name}\".schema_meta"), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(version, SCHEMA_VERSION);
+    ak_core::usage::KeyUsageStore::record_key_usage(
+        &store,
+        &[ak_core::usage::KeyUsage {
+            key_id: "k1".into(),
+            time: 5,
+            ip: None,
+        }],
+    )
+    .unwrap();
+    assert_eq!(store.get("k1").unwrap().unwrap().key.last_used_time, Some(5));
+}
+
+#[test]
+fn searches_for_values_no_record_can_hold_match_nothing() {
+    let Some(_admin) = common::admin() else { return };
+    let schema = common::TempSchema::new();
+    let store = schema.open();
+    store
+        .insert(&ak_testkit::fixtures::record("k1", "one", 1))
+        .unwrap();
+    for query in [
+        ak_core::SearchQuery {
+            tenant_ids: vec!["a\0b".into()],
+            ..Default::default()
+        },
+        ak_core::SearchQuery {
+            bound_user_id: Some("\0".into()),
+            ..Default::default()
+        },
+        ak_core::SearchQuery {
+            created_by: Some("x\0".into()),
+            ..Default::default()
+        },
+    ] {
+        assert!(store.search(&query).unwrap().items.is_empty(), "{query:?}");
+    }
+    assert!(
+        store
+            .set_status(&["k1\0".to_owned()], ak_core::KeyStatus::Inactive)
+            .is_err()
+    );
+    assert!(store.get("k1\0").unwrap().is_none());
+}
