@@ -154,8 +154,7 @@ fn setup(delivery: DeliveryConfig) -> Setup {
         audit,
         Arc::new(SystemClock),
     ));
-    dispatcher.record_failures_to(&recorder);
-    let webhooks = webhooks.with_recorder(Arc::clone(&recorder));
+    let webhooks = webhooks.with_audit_store(dispatcher.audit_store(Arc::clone(&store) as _));
     Setup {
         store,
         webhooks,
@@ -470,14 +469,11 @@ fn the_pipeline_delivers_expiry_warnings() {
         Arc::clone(&store) as _,
         webhooks,
         Arc::new(SystemClock),
-        AuditConfig {
-            flush_interval: Duration::from_millis(20),
-            ..AuditConfig::default()
-        },
         fast_retries(2),
         &ExpiryConfig::default(),
     )
     .unwrap();
+    // The watcher checks at start and appends the warning through the pipeline's store.
     let request = seen.recv_timeout(PATIENCE).unwrap();
     let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
     assert_eq!(body["type"], actions::ACCESS_KEY_EXPIRING);
@@ -491,4 +487,9 @@ fn the_pipeline_delivers_expiry_warnings() {
     assert_eq!(pipeline.dispatcher().delivered(), 1);
     pipeline.shutdown();
     assert!(seen.try_recv().is_err(), "one warning, one delivery");
+    let warnings = all_events(&store)
+        .into_iter()
+        .filter(|event| event.action == actions::ACCESS_KEY_EXPIRING)
+        .count();
+    assert_eq!(warnings, 1);
 }
