@@ -11,8 +11,11 @@ use crate::store_url::StoreUrl;
 #[derive(Debug, Parser)]
 #[command(name = "ak", version, about, propagate_version = true)]
 pub(crate) struct Cli {
-    /// Where keys are stored: `sqlite:<path>` or `sled:<directory>`.
-    #[arg(long, global = true, env = "AK_STORE", default_value = "sqlite:ak.db", value_parser = parse::store_url)]
+    /// Where keys are stored: `sqlite:<path>`, `sled:<directory>`, or
+    /// `postgres://user[:password]@host[:port]/database[?sslmode=require][&schema=ak]` (also
+    /// `postgresql://`; `schema` defaults to `ak`): one store for many nodes, which needs a
+    /// master key (AK_MASTER_KEY or --master-key-file).
+    #[arg(long, global = true, env = "AK_STORE", hide_env_values = true, default_value = "sqlite:ak.db", value_parser = parse::store_url)]
     pub(crate) store: StoreUrl,
     /// A signing key set file (JSON) imported into the store once, when the store holds no
     /// signing keys yet (default: `<store>.signing-keys.json` beside the store, if it exists).
@@ -20,7 +23,8 @@ pub(crate) struct Cli {
     pub(crate) keys: Option<PathBuf>,
     /// The file holding the master key that seals the signing keys in the store (64 hex digits,
     /// mode 0600). The key itself may instead be given in AK_MASTER_KEY. Default, for local
-    /// stores: `<store>.master-key` beside the store, created on first use.
+    /// stores: `<store>.master-key` beside the store, created on first use; a PostgreSQL store
+    /// requires one or the other, the same on every node.
     #[arg(long, global = true, env = "AK_MASTER_KEY_FILE")]
     pub(crate) master_key_file: Option<PathBuf>,
     /// The issuer (project id) written to and required in tokens.

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use ak::signing::{MASTER_KEY_VAR, MasterKey, SharedSigningKeys, SigningKeyInfo};
+use ak::signing::{MASTER_KEY_FILE_VAR, MASTER_KEY_VAR, MasterKey, SharedSigningKeys, SigningKeyInfo};
 use ak::{AccessKeys, CreateKey, ExchangeOptions, KeyManager, KeyStatus, KeyStore, SearchQuery, UpdateKey};
 use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
@@ -55,15 +55,17 @@ impl Context {
             .map_err(ak::ConfigError::from)?)
     }
 
-    pub(crate) fn keys_path(&self) -> PathBuf {
+    /// The key set file to import: `--keys`, else the one beside a local store.
+    pub(crate) fn keys_path(&self) -> Option<PathBuf> {
         self.cli
             .keys
             .clone()
-            .unwrap_or_else(|| self.cli.store.default_keys_path())
+            .or_else(|| self.cli.store.default_keys_path())
     }
 
-    /// The master key: `AK_MASTER_KEY`, else `--master-key-file`, else the file beside the
-    /// store (created on first use, mode 0600).
+    /// The master key: `AK_MASTER_KEY`, else `--master-key-file`, else the file beside a local
+    /// store (created on first use, mode 0600). A remote (PostgreSQL) store has no such file:
+    /// without a configured key it is an error, before the store is touched.
     pub(crate) fn master_key(&self) -> Result<MasterKey, CliError> {
         if let Some(text) = std::env::var_os(MASTER_KEY_VAR) {
             let text =
@@ -73,33 +75,42 @@ impl Context {
             return MasterKey::parse(&text)
                 .map_err(|_| CliError::Input(format!("{MASTER_KEY_VAR}: a master key is 64 hex digits (32 bytes), e.g. from `openssl rand -hex 32`")));
         }
-        Ok(match &self.cli.master_key_file {
-            Some(path) => MasterKey::from_file(path)?,
-            None => MasterKey::load_or_create(&self.cli.store.default_master_key_path())?,
-        })
+        if let Some(path) = &self.cli.master_key_file {
+            return Ok(MasterKey::from_file(path)?);
+        }
+        match self.cli.store.default_master_key_path() {
+            Some(path) => Ok(MasterKey::load_or_create(&path)?),
+            None => Err(CliError::Input(format!(
+                "a PostgreSQL store needs a master key, the same on every node: set {MASTER_KEY_VAR} \
+                 (64 hex digits, e.g. from `openssl rand -hex 32`) or --master-key-file \
+                 ({MASTER_KEY_FILE_VAR}); no key file is created beside a remote store"
+            ))),
+        }
     }
 
-    /// The store's shared signing keys; a key set file (`--keys`, or the one beside the store),
-    /// if it exists, is imported first when the store holds none yet.
+    /// The store's shared signing keys under `master`; a key set file (`--keys`, or the one
+    /// beside a local store), if it exists, is imported first when the store holds none yet.
     pub(crate) fn shared_signing_keys(
         &self,
         store: Arc<dyn ak::SigningKeyStore>,
+        master: MasterKey,
     ) -> Result<SharedSigningKeys, CliError> {
-        let shared = SharedSigningKeys::new(store, self.master_key()?);
-        if !shared.is_stored()? {
-            let path = self.keys_path();
-            if path.exists() {
-                shared.import(&key_file::load(&path)?)?;
-            }
+        let shared = SharedSigningKeys::new(store, master);
+        if !shared.is_stored()?
+            && let Some(path) = self.keys_path()
+            && path.exists()
+        {
+            shared.import(&key_file::load(&path)?)?;
         }
         Ok(shared)
     }
 
     fn service(&self) -> Result<AccessKeys, CliError> {
+        let master = self.master_key()?;
         let views = self.cli.store.open_all()?;
         Ok(AccessKeys::builder()
             .shared_store(views.keys)
-            .shared_signing_keys(self.shared_signing_keys(views.signing)?)
+            .shared_signing_keys(self.shared_signing_keys(views.signing, master)?)
             .issuer(&self.cli.issuer)
             .build()?)
     }
@@ -318,7 +329,8 @@ impl Context {
     }
 
     fn signing_key(&self, command: &SigningKeyCommand) -> Result<(), CliError> {
-        let shared = self.shared_signing_keys(self.cli.store.open_all()?.signing)?;
+        let master = self.master_key()?;
+        let shared = self.shared_signing_keys(self.cli.store.open_all()?.signing, master)?;
         match command {
             SigningKeyCommand::Rotate { activate_after } => {
                 let info = shared.rotate(activate_after.unwrap_or_default())?;

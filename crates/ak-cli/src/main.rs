@@ -37,10 +37,24 @@ fn main() -> ExitCode {
 }
 
 /// Prints a usage error (or `--help`, `--version`) as clap would, but with every argument that
-/// looks like an access key or a token blanked out: clap echoes a mistyped argument, and a key
-/// pasted in the wrong place must not land in a terminal log.
+/// looks like an access key or a token blanked out, and the password of a store URL: clap echoes
+/// a mistyped argument, and a key pasted in the wrong place must not land in a terminal log.
 fn usage_error(error: &clap::Error) -> ExitCode {
     let mut text = error.render().to_string();
+    // A store URL's password, from an argument (`--store URL`, `--store=URL`) or AK_STORE.
+    let store_env = std::env::var("AK_STORE").ok();
+    for arg in std::env::args().skip(1).chain(store_env) {
+        let value = arg.split_once('=').filter(|(name, _)| name.starts_with("--"));
+        for piece in [Some(arg.as_str()), value.map(|(_, value)| value)]
+            .into_iter()
+            .flatten()
+        {
+            let redacted = store_url::redact_password(piece);
+            if redacted != piece {
+                text = text.replace(piece, &redacted);
+            }
+        }
+    }
     for arg in std::env::args().skip(1) {
         for piece in std::iter::once(arg.as_str()).chain(arg.split('=')) {
             if looks_secret(piece) {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::store_url::StoreUrl;
 
-/// `sqlite:<path>` or `sled:<directory>`.
+/// `sqlite:<path>`, `sled:<directory>` or `postgres://user@host/database`.
 pub(crate) fn store_url(text: &str) -> Result<StoreUrl, String> {
     StoreUrl::parse(text)
 }

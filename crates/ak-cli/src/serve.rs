@@ -123,11 +123,13 @@ pub(crate) fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
         (Some(cert), Some(key)) => Some(TlsConfig::from_pem_files(cert, key)?),
         _ => None,
     };
+    // The master key first: a remote store without one is refused before it is touched.
+    let master = context.master_key()?;
     let views = context.cli.store.open_all()?;
     let management_store = views.management;
     let mut builder = AccessKeys::builder()
         .shared_store(views.keys)
-        .shared_signing_keys(context.shared_signing_keys(views.signing)?)
+        .shared_signing_keys(context.shared_signing_keys(views.signing, master)?)
         .signing_key_refresh(args.signing_key_refresh)
         .webhooks(ak::webhook::Webhooks::new(views.webhooks, context.master_key()?))
         .issuer(&context.cli.issuer);

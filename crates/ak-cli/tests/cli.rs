@@ -773,6 +773,89 @@ fn an_existing_key_file_is_imported_once_and_import_adds_keys() {
     );
 }
 
+/// A PostgreSQL URL with a password, on a port where nothing listens.
+const UNREACHABLE_PG: &str = "postgres://ak:hunter2secret@127.0.0.1:1/keys";
+
+#[test]
+fn a_postgres_store_needs_a_master_key_and_creates_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["--store", UNREACHABLE_PG, "jwks"][..],
+        &["--store", UNREACHABLE_PG, "serve", "--listen", "127.0.0.1:0"],
+        &["--store", UNREACHABLE_PG, "signing-key", "list"],
+    ] {
+        let run = ak(dir.path(), args);
+        assert_eq!(run.code, 1, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("needs a master key"), "{}", run.stderr);
+        assert!(run.stderr.contains("AK_MASTER_KEY"), "{}", run.stderr);
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    }
+    // The same through AK_STORE.
+    let run = ak_with(dir.path(), &["jwks"], None, &[("AK_STORE", UNREACHABLE_PG)]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("needs a master key"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no key file (nor anything else) is created for a remote store"
+    );
+}
+
+#[test]
+fn a_postgres_password_never_appears_in_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = "ab".repeat(32);
+    let with_key = [("AK_MASTER_KEY", master.as_str())];
+    let store_flag = format!("--store={UNREACHABLE_PG}");
+    let mut runs = vec![
+        // The server cannot be reached: the error names it, not the password.
+        ak_with(dir.path(), &["--store", UNREACHABLE_PG, "jwks"], None, &with_key),
+        ak(dir.path(), &["--store", UNREACHABLE_PG, "search"]),
+        ak(dir.path(), &[&store_flag, "load", "someid"]),
+        ak_with(dir.path(), &["search"], None, &[("AK_STORE", UNREACHABLE_PG)]),
+    ];
+    for run in &runs {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(run.stderr.contains("127.0.0.1:1/keys"), "{}", run.stderr);
+    }
+    let bad = "postgresql://ak:hunter2secret@127.0.0.1:1/keys?sslmode=sometimes";
+    let bad_flag = format!("--store={bad}");
+    let usage = [
+        ak(dir.path(), &["--store", bad, "search"]),
+        ak(dir.path(), &[&bad_flag, "search"]),
+        ak_with(dir.path(), &["search"], None, &[("AK_STORE", bad)]),
+        ak(
+            dir.path(),
+            &[
+                "--store",
+                "postgres://ak@h/d?password=hunter2secret&sslmode=x",
+                "search",
+            ],
+        ),
+    ];
+    for run in &usage {
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains("[redacted]"), "{}", run.stderr);
+    }
+    runs.extend(usage);
+    // `--help` lists options with their environment variables, never AK_STORE's value.
+    runs.push(ak_with(dir.path(), &["--help"], None, &[("AK_STORE", UNREACHABLE_PG)]).ok());
+    runs.push(
+        ak_with(
+            dir.path(),
+            &["serve", "--help"],
+            None,
+            &[("AK_STORE", UNREACHABLE_PG)],
+        )
+        .ok(),
+    );
+    for run in &runs {
+        for text in [&run.stdout, &run.stderr] {
+            assert!(!text.contains("hunter2secret"), "the password leaked: {text}");
+        }
+    }
+}
+
 #[test]
 fn webhooks_add_list_delete() {
     for store in ["sqlite:ak.db", "sled:ak.sled"] {

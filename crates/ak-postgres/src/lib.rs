@@ -66,10 +66,10 @@
 //!   tenant_ids text[], attributes jsonb, version, body)`: the whole
 //!   [`KeyRecord`](ak_core::KeyRecord) as JSON in `body` (the same encoding as the SQLite store)
 //!   and a copy of every searchable field, kept in sync by every write. B-tree indexes
-//!   `(created_time, id)`, `(name, id)`, `(status, created_time, id)`, `(bound_user_id,
-//!   created_time, id)`, `(created_by, created_time, id)`; GIN indexes on `tenant_ids` and on
-//!   `attributes` (`jsonb_path_ops`, for `@>`). Text compares byte-wise (`COLLATE "C"`), the
-//!   order searches promise.
+//!   `(created_time, id)`, `(name, id)`, `(status, created_time, id)`, `(status, name, id)`,
+//!   `(bound_user_id, created_time, id)`, `(created_by, created_time, id)`; GIN indexes on
+//!   `tenant_ids` and on `attributes` (`jsonb_path_ops`, for `@>`). Text compares byte-wise
+//!   (`COLLATE "C"`), the order searches promise.
 //! * `management_keys(id PRIMARY KEY, body)`, `signing_keys(id = 1, version, sealed bytea)`.
 //! * `webhooks(id PRIMARY KEY, body)` (schema version 2): one row per webhook, the whole
 //!   [`WebhookRecord`](ak_core::webhook::WebhookRecord) as JSON, its secret sealed by the facade.

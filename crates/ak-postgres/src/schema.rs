@@ -56,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX keys_by_created_time ON {s}.keys (created_time, id);
     CREATE INDEX keys_by_name         ON {s}.keys (name, id);
     CREATE INDEX keys_by_status       ON {s}.keys (status, created_time, id);
+    CREATE INDEX keys_by_status_name  ON {s}.keys (status, name, id);
     CREATE INDEX keys_by_bound_user   ON {s}.keys (bound_user_id, created_time, id);
     CREATE INDEX keys_by_created_by   ON {s}.keys (created_by, created_time, id);
     CREATE INDEX keys_by_tenant       ON {s}.keys USING GIN (tenant_ids);

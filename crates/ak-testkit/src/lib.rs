@@ -22,8 +22,8 @@
 //! [`signing_key_conformance!`] for [`SigningKeyStore`](ak_core::SigningKeyStore) ([`signing`]),
 //! [`audit_event_conformance!`] for [`AuditEventStore`](ak_core::audit::AuditEventStore) and the
 //! recorder over it ([`audit`]), [`key_usage_conformance!`] for
-//! [`KeyUsageStore`](ak_core::usage::KeyUsageStore) and the tracker over it ([`usage`]),
-//! and [`webhook_conformance!`] for [`WebhookStore`](ak_core::webhook::WebhookStore) ([`webhook`]). It is a test
+//! [`KeyUsageStore`](ak_core::usage::KeyUsageStore) and the tracker over it ([`usage`]), and
+//! [`webhook_conformance!`] for [`WebhookStore`](ak_core::webhook::WebhookStore) ([`webhook`]). It is a test
 //! aid, not a stable API.
 
 use std::sync::Arc;
@@ -36,6 +36,8 @@ pub mod fixtures;
 pub mod lifecycle;
 pub mod management;
 pub mod model;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod signing;
 pub mod sync_trace;
 pub mod usage;

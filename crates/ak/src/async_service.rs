@@ -4,15 +4,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ak_core::{AccessKey, CreateKey, CreatedKey, ManageError, Page, SearchQuery, UpdateKey};
-use ak_token::VerifiedToken;
+use ak_token::{Jwks, VerifiedToken};
 
 use crate::{AccessKeys, ExchangeError, ExchangeOptions, ExchangeResponse, SessionError};
 
 /// [`AccessKeys`] for async code: every call that touches the store or hashes a secret runs as
 /// blocking work ([`run_blocking`]), so it never stalls the runtime's other tasks.
 ///
-/// Offline token validation ([`AccessKeys::validate_session`]) is CPU-only and short; call it on
-/// [`inner`](Self::inner) directly. A panic inside a call is resumed in the caller.
+/// With a store-backed signing-key set, offline token validation and the JWKS may reload the set
+/// from the store (once a refresh interval, and on an unknown `kid`), so [`validate_session`](Self::validate_session)
+/// and [`jwks`](Self::jwks) run as blocking work too: a store whose client must not block a
+/// runtime thread (PostgreSQL's) is never called on one. With an in-memory key set they are
+/// CPU-only and short, and may be called on [`inner`](Self::inner) directly. A panic inside a
+/// call is resumed in the caller.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -118,5 +122,9 @@ impl AsyncAccessKeys {
         fn exchange(presented: String => &zeroize::Zeroizing::new(presented), options: ExchangeOptions => &options) -> Result<ExchangeResponse, ExchangeError>;
         /// See [`AccessKeys::validate_session_and_key`] (it reads the store).
         fn validate_session_and_key(token: String => &token) -> Result<VerifiedToken, SessionError>;
+        /// See [`AccessKeys::validate_session`] (with a store-backed key set it may reload it).
+        fn validate_session(token: String => &token) -> Result<VerifiedToken, SessionError>;
+        /// See [`AccessKeys::jwks`] (with a store-backed key set it may reload it).
+        fn jwks() -> Jwks;
     }
 }

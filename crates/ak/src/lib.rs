@@ -42,6 +42,10 @@
 //!
 //! * `sqlite` (default): [`SqliteKeyStore`], bundled SQLite.
 //! * `sled`: [`SledKeyStore`], pure Rust.
+//! * `postgres`: [`PgStore`] (opened from a [`PgConfig`]), PostgreSQL: one store shared by every
+//!   node of an application, with revocation that takes effect on every node at once. Give it
+//!   signing keys through [`AccessKeysBuilder::signing_key_store`] so every node signs with the
+//!   same set (see [`signing`]).
 //! * `tokio`: [`AsyncAccessKeys`], which runs every call as blocking work ([`run_blocking`]).
 //!
 //! # Signing keys
@@ -56,7 +60,7 @@
 //! [`webhook::Webhooks`] registers URLs that receive audit events, signed with the Standard
 //! Webhooks scheme under a secret ak generates and seals under the master key: see [`webhook`].
 //!
-//! Features are additive: with both stores enabled, the store is chosen at construction.
+//! Features are additive: with several stores enabled, the store is chosen at construction.
 //!
 //! # Tokens
 //!
@@ -118,9 +122,15 @@ pub use ak_sqlite::SqliteKeyStore;
 #[doc(inline)]
 pub use ak_sled::SledKeyStore;
 
+#[cfg(feature = "postgres")]
+#[doc(inline)]
+pub use ak_postgres::{PgConfig, PgStore};
+
 /// The crates ak is made of, for anything the re-exports above leave out.
 pub mod crates {
     pub use ak_core as core;
+    #[cfg(feature = "postgres")]
+    pub use ak_postgres as postgres;
     #[cfg(feature = "sled")]
     pub use ak_sled as sled;
     #[cfg(feature = "sqlite")]

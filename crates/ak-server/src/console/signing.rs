@@ -49,10 +49,11 @@ fn retire_url(kid: &str) -> String {
 
 /// `GET /console/signing-keys`.
 pub(crate) async fn page(State(state): State<AppState>, signed: Signed) -> Response {
-    let keys = listed(&state);
-    let jwks = serde_json::from_str::<serde_json::Value>(&state.keys.inner().jwks().to_json())
+    // First, on the blocking pool: a due refresh reloads the set from the store.
+    let jwks = serde_json::from_str::<serde_json::Value>(&state.keys.jwks().await.to_json())
         .and_then(|value| serde_json::to_string_pretty(&value))
         .unwrap_or_default();
+    let keys = listed(&state);
     let body = html! {
         h1 { "Signing keys" }
         p { "Tokens are signed with the active key; every key listed here verifies them. Services fetch the public keys from "

@@ -22,10 +22,11 @@ pub(crate) async fn jwks(State(state): State<AppState>, Path(project): Path<Stri
             Err::<JwksResponse, _>(ApiError::not_found("no such project")),
         );
     }
+    // On the blocking pool: a due refresh reloads the signing keys from the store.
     let keys = state
         .keys
-        .inner()
         .jwks()
+        .await
         .keys
         .into_iter()
         // Publish only keys every SDK can import: one it cannot breaks Node's whole key set.
