@@ -77,6 +77,7 @@
 
 #[cfg(feature = "tokio")]
 mod async_service;
+pub mod audit;
 mod config;
 mod exchange;
 pub mod expiring;
@@ -85,6 +86,7 @@ mod session;
 pub mod signing;
 pub mod webhook;
 
+pub use audit::{Acting, DEFAULT_ACTOR};
 pub use config::{
     ConfigError, DEFAULT_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT, MAX_SESSION_TOKEN_BYTES,
     MAX_SIGNING_KEY_REFRESH, MIN_SESSION_TIMEOUT, MIN_SIGNING_KEY_REFRESH,
