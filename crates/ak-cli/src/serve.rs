@@ -136,6 +136,7 @@ pub(crate) fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
     let views = context.cli.store.open_all()?;
     let management_store = views.management;
     let mut webhooks = Webhooks::new(views.webhooks, master.clone());
+    let mut builder = AccessKeys::builder();
     // Webhook delivery and expiry warnings run behind the store's audit trail, where it has one.
     let pipeline = match views.audit {
         Some(audit) => {
@@ -153,11 +154,12 @@ pub(crate) fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
             )
             .map_err(|error| CliError::Input(error.to_string()))?;
             webhooks = webhooks.with_audit_store(pipeline.audit_store());
+            builder = builder.audit_store(pipeline.audit_store());
             Some(pipeline)
         }
         None => None,
     };
-    let mut builder = AccessKeys::builder()
+    builder = builder
         .shared_store(views.keys)
         .shared_signing_keys(context.shared_signing_keys(views.signing, master)?)
         .signing_key_refresh(args.signing_key_refresh)
