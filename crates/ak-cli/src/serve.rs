@@ -5,6 +5,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use ak::expiring::ExpiryConfig;
+use ak::webhook::{AuditPipeline, DeliveryConfig, Webhooks};
 use ak::{AccessKeys, ManagementKeys, RoleCatalog};
 use ak_server::{
     DEFAULT_AUTH_FAILURE_BURST, DEFAULT_AUTH_FAILURES_PER_SECOND, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES,
@@ -60,6 +64,10 @@ pub(crate) struct ServeArgs {
     /// them (at most once a second).
     #[arg(long, env = "AK_SIGNING_KEY_REFRESH", default_value = "30s", value_parser = crate::parse::duration)]
     signing_key_refresh: std::time::Duration,
+    /// Record `accesskey.expiring` for active keys this close to their expiry (at most 30d),
+    /// checked at start and every 10 minutes; subscribe a webhook to it to be paged.
+    #[arg(long, env = "AK_EXPIRY_WARNING", default_value = "7d", value_parser = crate::parse::duration)]
+    expiry_warning: std::time::Duration,
     /// A role catalog, JSON `{"project": {"role": ["perm", ...]}, "tenant": {"role": [...]}}`:
     /// tokens then carry each role's permissions, and unknown roles are refused (400).
     #[arg(long, env = "AK_ROLES")]
@@ -127,11 +135,35 @@ pub(crate) fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
     let master = context.master_key()?;
     let views = context.cli.store.open_all()?;
     let management_store = views.management;
-    let mut builder = AccessKeys::builder()
+    let mut webhooks = Webhooks::new(views.webhooks, master.clone());
+    let mut builder = AccessKeys::builder();
+    // Webhook delivery and expiry warnings run behind the store's audit trail, where it has one.
+    let pipeline = match views.audit {
+        Some(audit) => {
+            let expiry = ExpiryConfig {
+                window: args.expiry_warning,
+                ..ExpiryConfig::default()
+            };
+            let pipeline = AuditPipeline::start(
+                Arc::clone(&views.keys),
+                audit,
+                webhooks.clone(),
+                Arc::new(ak::SystemClock),
+                DeliveryConfig::default(),
+                &expiry,
+            )
+            .map_err(|error| CliError::Input(error.to_string()))?;
+            webhooks = webhooks.with_audit_store(pipeline.audit_store());
+            builder = builder.audit_store(pipeline.audit_store());
+            Some(pipeline)
+        }
+        None => None,
+    };
+    builder = builder
         .shared_store(views.keys)
         .shared_signing_keys(context.shared_signing_keys(views.signing, master)?)
         .signing_key_refresh(args.signing_key_refresh)
-        .webhooks(ak::webhook::Webhooks::new(views.webhooks, context.master_key()?))
+        .webhooks(webhooks)
         .issuer(&context.cli.issuer);
     if let Some(path) = &args.roles {
         builder = builder.role_catalog(role_catalog(path)?);
@@ -162,5 +194,8 @@ pub(crate) fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
         }
         ak_server::serve(listener, app, &config, tls, ak_server::shutdown_signal()).await?;
         Ok::<(), CliError>(())
-    })
+    })?;
+    // The service (and its recorders) is gone with the router: deliver what they wrote last.
+    drop(pipeline);
+    Ok(())
 }

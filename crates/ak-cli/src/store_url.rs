@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ak::crates::core::audit::AuditEventStore;
 use ak::webhook::WebhookStore;
 use ak::{
     KeyStore, ManagementKeyStore, PgConfig, PgStore, SigningKeyStore, SledKeyStore, SqliteKeyStore,
@@ -18,6 +19,8 @@ pub(crate) struct AllViews {
     pub(crate) management: Arc<dyn ManagementKeyStore>,
     pub(crate) signing: Arc<dyn SigningKeyStore>,
     pub(crate) webhooks: Arc<dyn WebhookStore>,
+    /// The audit trail, where the backend has one (SQLite and sled; not yet PostgreSQL).
+    pub(crate) audit: Option<Arc<dyn AuditEventStore>>,
 }
 
 /// What `--store` accepts, for error messages.
@@ -97,29 +100,30 @@ impl StoreUrl {
     /// directory, so they must share it).
     pub(crate) fn open_all(&self) -> Result<AllViews, StoreError> {
         fn all<S: KeyStore + ManagementKeyStore + SigningKeyStore + WebhookStore + 'static>(
-            store: S,
+            store: &Arc<S>,
         ) -> AllViews {
+            AllViews {
+                keys: Arc::clone(store) as Arc<dyn KeyStore>,
+                management: Arc::clone(store) as Arc<dyn ManagementKeyStore>,
+                signing: Arc::clone(store) as Arc<dyn SigningKeyStore>,
+                webhooks: Arc::clone(store) as Arc<dyn WebhookStore>,
+                audit: None,
+            }
+        }
+        fn audited<S>(store: S) -> AllViews
+        where
+            S: KeyStore + ManagementKeyStore + SigningKeyStore + WebhookStore + AuditEventStore + 'static,
+        {
             let store = Arc::new(store);
             AllViews {
-                keys: Arc::clone(&store) as Arc<dyn KeyStore>,
-                management: Arc::clone(&store) as Arc<dyn ManagementKeyStore>,
-                signing: Arc::clone(&store) as Arc<dyn SigningKeyStore>,
-                webhooks: store,
+                audit: Some(Arc::clone(&store) as Arc<dyn AuditEventStore>),
+                ..all(&store)
             }
         }
         Ok(match self {
-            Self::Sqlite(path) => all(SqliteKeyStore::open(path)?),
-            Self::Sled(path) => all(SledKeyStore::open(path)?),
-            Self::Postgres(config) => all(PgStore::open(config)?),
-        })
-    }
-
-    /// Opens the store and returns its webhook view.
-    pub(crate) fn open_webhooks(&self) -> Result<Arc<dyn WebhookStore>, StoreError> {
-        Ok(match self {
-            Self::Sqlite(path) => Arc::new(SqliteKeyStore::open(path)?),
-            Self::Sled(path) => Arc::new(SledKeyStore::open(path)?),
-            Self::Postgres(config) => Arc::new(PgStore::open(config)?),
+            Self::Sqlite(path) => audited(SqliteKeyStore::open(path)?),
+            Self::Sled(path) => audited(SledKeyStore::open(path)?),
+            Self::Postgres(config) => all(&Arc::new(PgStore::open(config)?)),
         })
     }
 

@@ -30,9 +30,16 @@ pub(crate) enum WebhookCommand {
     },
 }
 
+/// The store's webhooks; adding and deleting one is recorded in its audit trail (where the
+/// backend has one).
 fn webhooks(context: &Context) -> Result<Webhooks, CliError> {
-    let store = context.cli.store.open_webhooks()?;
-    Ok(Webhooks::new(store, context.master_key()?))
+    let master = context.master_key()?;
+    let views = context.cli.store.open_all()?;
+    let webhooks = Webhooks::new(views.webhooks, master);
+    Ok(match views.audit {
+        Some(audit) => webhooks.with_audit_store(audit),
+        None => webhooks,
+    })
 }
 
 fn table(webhooks: &[Webhook]) -> String {

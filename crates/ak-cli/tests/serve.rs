@@ -327,3 +327,113 @@ fn two_servers_on_one_store_share_signing_keys_and_follow_a_cli_rotation() {
         assert_eq!(server.jwks_kids().len(), 2);
     }
 }
+
+/// A receiver on 127.0.0.1 that sends each request's headers and body to the channel and
+/// answers 200.
+/// One request a receiver saw: its headers (names lowercased) and body.
+type Delivery = (Vec<(String, String)>, Vec<u8>);
+
+fn webhook_receiver() -> (String, std::sync::mpsc::Receiver<Delivery>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (sender, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut headers = Vec::new();
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            loop {
+                let mut header = String::new();
+                reader.read_line(&mut header).unwrap();
+                let header = header.trim_end().to_owned();
+                if header.is_empty() {
+                    break;
+                }
+                let (name, value) = header.split_once(':').unwrap();
+                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+            }
+            let length: usize = headers
+                .iter()
+                .find(|(name, _)| name == "content-length")
+                .map_or(0, |(_, value)| value.parse().unwrap());
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = sender.send((headers, body));
+        }
+    });
+    (url, seen)
+}
+
+#[test]
+fn serve_delivers_a_signed_expiry_warning_to_a_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, seen) = webhook_receiver();
+    let (code, out, err) = ak(
+        dir.path(),
+        &["--json", "webhook", "add", &url, "--action", "accesskey.expiring"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let added: Value = serde_json::from_str(&out).unwrap();
+    let secret = added["secret"].as_str().unwrap().to_owned();
+    let (code, out, err) = ak(
+        dir.path(),
+        &["--json", "create", "--name", "soon", "--expires-in", "2d"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let key_id = serde_json::from_str::<Value>(&out).unwrap()["key"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The server checks for expiring keys at start; the warning is delivered, signed.
+    let server = Server::start(dir.path(), &[]);
+    let (headers, body) = seen.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let event: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(event["type"], "accesskey.expiring");
+    assert_eq!(event["data"]["keyIds"], json!([key_id]));
+    let key = data_encoding::BASE64
+        .decode(secret.strip_prefix("whsec_").unwrap().as_bytes())
+        .unwrap();
+    let signed = [
+        header("webhook-id").as_bytes(),
+        b".",
+        header("webhook-timestamp").as_bytes(),
+        b".",
+        &body,
+    ]
+    .concat();
+    let expected = hmac_sha256(&key, &signed);
+    assert_eq!(
+        header("webhook-signature"),
+        format!("v1,{}", data_encoding::BASE64.encode(&expected))
+    );
+    drop(server);
+}
+
+/// HMAC-SHA256 (RFC 2104), written out so the test checks the signature independently.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut block = [0u8; 64];
+    block[..key.len()].copy_from_slice(key);
+    let pad = |byte: u8| block.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .to_vec()
+}

@@ -5,7 +5,9 @@
 //! key search's `expires_before` filter, backed by an index in the disk stores) and records
 //! [`accesskey.expiring`](actions::ACCESS_KEY_EXPIRING) for each key that has not had one for
 //! its current expiry time: actor [`EXPIRY_ACTOR`], the key id, the key's tenants, and
-//! `data: {"expireTime": <Unix seconds>}`. An [`ExpiryWatcher`] runs the check on a background
+//! `data: {"expireTime": <Unix seconds>}`, appended to the audit store directly (a rare write, on
+//! the checker's thread; give it the store a [`WebhookDispatcher`](crate::webhook) wraps, and the
+//! event is delivered too). An [`ExpiryWatcher`] runs the check on a background
 //! thread at start and then every [`ExpiryConfig::interval`] (default
 //! [`DEFAULT_EXPIRY_CHECK_INTERVAL`], 10 minutes), in the process that runs the audit recorder
 //! (`ak serve`).
@@ -13,18 +15,16 @@
 //! **Once.** "Already warned" is decided from the audit trail itself: a key is passed over when
 //! the trail holds an `accesskey.expiring` event for it with the same `expireTime`, so a restart
 //! does not warn again, and a key whose expiry is moved later is warned again when the new expiry
-//! comes near. The checker also remembers what it recorded itself, since the recorder writes in
-//! the background. The window is at most [`MAX_EXPIRY_WARNING`] (30 days, the default audit
+//! comes near. The window is at most [`MAX_EXPIRY_WARNING`] (30 days, the default audit
 //! retention), so the event it looks for has not been pruned. Two processes checking at the very
 //! same moment may each record one (a race the trail makes visible, never a missed warning).
 //! Keys already expired, deactivated keys and keys without expiry get no event.
 
-use std::collections::HashSet;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use ak_core::audit::{AuditEvent, AuditEventStore, AuditQuery, AuditRecorder, actions};
+use ak_core::audit::{AuditEvent, AuditEventStore, AuditQuery, actions};
 use ak_core::limits::MAX_PAGE_SIZE;
 use ak_core::{Clock, ExpiryFilter, KeyStatus, KeyStore, SearchQuery, StoreError};
 
@@ -65,20 +65,16 @@ pub struct ExpiryWindowError(pub Duration);
 pub struct ExpiryChecker {
     keys: Arc<dyn KeyStore>,
     audit: Arc<dyn AuditEventStore>,
-    recorder: Arc<AuditRecorder>,
     clock: Arc<dyn Clock>,
     window_secs: i64,
-    /// `(key id, expiry)` this checker recorded, which the trail may not show yet.
-    recorded: Mutex<HashSet<(String, i64)>>,
 }
 
 impl ExpiryChecker {
-    /// A checker over `keys`, reading `audit` for earlier warnings and recording through
-    /// `recorder`, warning `window` ahead by `clock`.
+    /// A checker over `keys`, reading `audit` for earlier warnings and appending new ones to it,
+    /// warning `window` ahead by `clock`.
     pub fn new(
         keys: Arc<dyn KeyStore>,
         audit: Arc<dyn AuditEventStore>,
-        recorder: Arc<AuditRecorder>,
         clock: Arc<dyn Clock>,
         window: Duration,
     ) -> Result<Self, ExpiryWindowError> {
@@ -88,15 +84,12 @@ impl ExpiryChecker {
         Ok(Self {
             keys,
             audit,
-            recorder,
             clock,
             window_secs: i64::try_from(window.as_secs()).map_err(|_| ExpiryWindowError(window))?,
-            recorded: Mutex::new(HashSet::new()),
         })
     }
 
-    /// One check now: records (queues on the recorder) an event for each key newly in the
-    /// window and returns how many.
+    /// One check now: appends an event for each key newly in the window and returns how many.
     pub fn check(&self) -> Result<usize, StoreError> {
         let now = self.clock.now();
         let mut query = SearchQuery {
@@ -124,13 +117,8 @@ impl ExpiryChecker {
                 .with_keys([key.id.as_str()])
                 .with_data("expireTime", expiry);
                 event.tenants = key.tenant_ids().map(str::to_owned).collect();
-                if self.recorder.record(event) {
-                    self.recorded
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert((key.id.clone(), expiry));
-                    warned += 1;
-                }
+                self.audit.append_audit_events(&[event])?;
+                warned += 1;
             }
             match page.next_cursor {
                 Some(cursor) => query.cursor = Some(cursor),
@@ -140,14 +128,6 @@ impl ExpiryChecker {
     }
 
     fn already_warned(&self, id: &str, expiry: i64) -> Result<bool, StoreError> {
-        if self
-            .recorded
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(&(id.to_owned(), expiry))
-        {
-            return Ok(true);
-        }
         let mut query = AuditQuery {
             key_ids: vec![id.to_owned()],
             actions: vec![actions::ACCESS_KEY_EXPIRING.to_owned()],

@@ -1,11 +1,11 @@
 //! Delivery: a background dispatcher that POSTs stored audit events to the matching webhooks.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use ak_core::audit::{AuditEvent, AuditEventStore, AuditQuery, AuditRecorder, reasons};
+use ak_core::audit::{AuditEvent, AuditEventStore, AuditQuery, reasons};
 use ak_core::{Clock, Page, StoreError, SystemClock};
 use serde::Serialize;
 use tokio::sync::{Notify, Semaphore, mpsc};
@@ -81,7 +81,9 @@ impl DeliveryConfig {
 /// Delivers audit events to webhooks, from a background thread, after they are stored.
 ///
 /// * **Behind the recorder's writer.** Wrap the audit store in [`audit_store`](Self::audit_store)
-///   and give that to the [`AuditRecorder`]: each batch the writer has appended successfully is
+///   and give that to the [`AuditRecorder`](ak_core::audit::AuditRecorder) (for an
+///   [`AccessKeys`](crate::AccessKeys): to
+///   [`audit_store`](crate::AccessKeysBuilder::audit_store)): each batch the writer has appended successfully is
 ///   then offered here, so an event is delivered only once it is in the trail. Offering never
 ///   waits: events go into a bounded queue ([`DeliveryConfig::queue_capacity`]); when it is full
 ///   they are dropped for delivery (not for the trail), counted in [`dropped`](Self::dropped),
@@ -100,9 +102,10 @@ impl DeliveryConfig {
 ///   [`DeliveryConfig::retry_delay`] before the first retry and twice as long before each later
 ///   one; any other answer (3xx, other 4xx) fails at once. Each attempt is signed afresh. A
 ///   webhook deleted meanwhile gets no further attempt.
-/// * **Failures are audited.** A delivery that failed for good records
-///   [`webhook.delivery.failed`](actions::WEBHOOK_DELIVERY_FAILED) through the recorder (see
-///   [`record_failures_to`](Self::record_failures_to)): outcome failure, reason `error`, and in
+/// * **Failures are audited.** A delivery that failed for good appends
+///   [`webhook.delivery.failed`](actions::WEBHOOK_DELIVERY_FAILED) to the audit store given to
+///   [`audit_store`](Self::audit_store), directly (a rare write, on the dispatcher's thread, so it
+///   is in the trail at once) and offers it for delivery like any event: outcome failure, reason `error`, and in
 ///   `data` the webhook id, the event's id and action, the attempts made and either the last
 ///   HTTP `status` or the error class (`timeout`, `connect`, `redirect`, `request`). Never the
 ///   URL, the secret or the signature. So that failures cannot feed themselves, a failed delivery
@@ -134,7 +137,8 @@ struct Shared {
     clock: Arc<dyn Clock>,
     sender: Mutex<Option<mpsc::Sender<AuditEvent>>>,
     shutdown: Notify,
-    recorder: Mutex<Option<Weak<AuditRecorder>>>,
+    /// Where failure events are written: the store given to [`WebhookDispatcher::audit_store`].
+    trail: Mutex<Option<Arc<dyn AuditEventStore>>>,
     dropped: AtomicU64,
     overflow_logged: std::sync::atomic::AtomicBool,
     /// Events offered and not yet fully delivered (or given up), for [`WebhookDispatcher::wait_idle`].
@@ -161,21 +165,50 @@ impl Shared {
         }
     }
 
+    /// Appends `event` to the trail, then offers it for delivery.
     fn record(&self, event: AuditEvent) {
-        let recorder = self
-            .recorder
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .and_then(Weak::upgrade);
-        match recorder {
-            Some(recorder) => {
-                recorder.record(event);
+        let trail = self.trail.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let Some(trail) = trail else {
+            tracing::warn!(action = %event.action, "no audit store to record a webhook delivery failure in");
+            return;
+        };
+        let events = [event];
+        match trail.append_audit_events(&events) {
+            Ok(()) => self.offer(&events),
+            Err(error) => tracing::error!(error = %error, "cannot record a webhook delivery failure"),
+        }
+    }
+
+    fn offer(&self, events: &[AuditEvent]) {
+        let sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let mut accepted = 0u64;
+        let mut dropped = 0u64;
+        for event in events {
+            let sent = sender.as_ref().is_some_and(|sender| {
+                self.start_work(1);
+                let sent = sender.try_send(event.clone()).is_ok();
+                if !sent {
+                    self.finish_work(1);
+                }
+                sent
+            });
+            if sent {
+                accepted += 1;
+            } else {
+                dropped += 1;
             }
-            None => tracing::warn!(
-                action = %event.action,
-                "no audit recorder to record a webhook delivery failure"
-            ),
+        }
+        if dropped > 0 {
+            let total = self.dropped.fetch_add(dropped, Ordering::Relaxed) + dropped;
+            if !self.overflow_logged.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    dropped = total,
+                    capacity = self.config.queue_capacity,
+                    "webhook queue full or closed: events not delivered (they stay in the audit trail)"
+                );
+            }
+        } else if accepted > 0 {
+            self.overflow_logged.store(false, Ordering::Relaxed);
         }
     }
 }
@@ -221,7 +254,7 @@ impl WebhookDispatcher {
             clock,
             sender: Mutex::new(Some(sender)),
             shutdown: Notify::new(),
-            recorder: Mutex::new(None),
+            trail: Mutex::new(None),
             dropped: AtomicU64::new(0),
             overflow_logged: std::sync::atomic::AtomicBool::new(false),
             busy: Mutex::new(0),
@@ -246,20 +279,16 @@ impl WebhookDispatcher {
         })
     }
 
-    /// Records delivery failures through `recorder` (held weakly, so the recorder, whose store
-    /// holds this dispatcher, can still be dropped).
-    pub fn record_failures_to(&self, recorder: &Arc<AuditRecorder>) {
+    /// `store`, wrapped so that every batch appended through it is then offered to this
+    /// dispatcher; delivery failures are appended to it as well. Give it to the audit recorder
+    /// (and to whatever else records events that should be delivered).
+    pub fn audit_store(&self, store: Arc<dyn AuditEventStore>) -> Arc<dyn AuditEventStore> {
         *self
             .inner
             .shared
-            .recorder
+            .trail
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::downgrade(recorder));
-    }
-
-    /// `store`, wrapped so that every batch appended through it is then offered to this
-    /// dispatcher. Give it to the [`AuditRecorder`].
-    pub fn audit_store(&self, store: Arc<dyn AuditEventStore>) -> Arc<dyn AuditEventStore> {
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&store));
         Arc::new(DeliveringStore {
             inner: store,
             dispatcher: self.clone(),
@@ -269,41 +298,7 @@ impl WebhookDispatcher {
     /// Queues `events` for delivery; never waits. Events beyond the queue's capacity are dropped
     /// and counted.
     pub fn offer(&self, events: &[AuditEvent]) {
-        let shared = &self.inner.shared;
-        let sender = shared
-            .sender
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let mut accepted = 0u64;
-        let mut dropped = 0u64;
-        for event in events {
-            let sent = sender.as_ref().is_some_and(|sender| {
-                shared.start_work(1);
-                let sent = sender.try_send(event.clone()).is_ok();
-                if !sent {
-                    shared.finish_work(1);
-                }
-                sent
-            });
-            if sent {
-                accepted += 1;
-            } else {
-                dropped += 1;
-            }
-        }
-        if dropped > 0 {
-            let total = shared.dropped.fetch_add(dropped, Ordering::Relaxed) + dropped;
-            if !shared.overflow_logged.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    dropped = total,
-                    capacity = shared.config.queue_capacity,
-                    "webhook queue full or closed: events not delivered (they stay in the audit trail)"
-                );
-            }
-        } else if accepted > 0 {
-            shared.overflow_logged.store(false, Ordering::Relaxed);
-        }
+        self.inner.shared.offer(events);
     }
 
     /// Events not delivered because the queue was full or closed, since start.

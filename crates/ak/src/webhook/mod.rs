@@ -40,7 +40,7 @@ mod secret;
 
 use std::sync::Arc;
 
-use ak_core::audit::{AuditEvent, AuditRecorder, actions};
+use ak_core::audit::{AuditEvent, AuditEventStore, actions};
 use ak_core::limits::MAX_WEBHOOKS;
 use ak_core::webhook::{self as core_webhook, WebhookRecord};
 use ak_core::{Clock, OsRandom, RandomError, RandomSource, StoreError, SystemClock, ValidationError};
@@ -118,7 +118,7 @@ pub struct Webhooks {
     master: MasterKey,
     clock: Arc<dyn Clock>,
     random: Arc<dyn RandomSource>,
-    recorder: Option<Arc<AuditRecorder>>,
+    audit: Option<Arc<dyn AuditEventStore>>,
 }
 
 impl Webhooks {
@@ -130,23 +130,26 @@ impl Webhooks {
             master,
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
-            recorder: None,
+            audit: None,
         }
     }
 
     /// Records [`webhook.create`](actions::WEBHOOK_CREATE) and
-    /// [`webhook.delete`](actions::WEBHOOK_DELETE) through `recorder` (the webhook id in
-    /// `data.webhookId`; never the URL or the secret).
+    /// [`webhook.delete`](actions::WEBHOOK_DELETE) in `store` (the webhook id in `data.webhookId`;
+    /// never the URL or the secret), appended when the change is made.
     #[must_use]
-    pub fn with_recorder(mut self, recorder: Arc<AuditRecorder>) -> Self {
-        self.recorder = Some(recorder);
+    pub fn with_audit_store(mut self, store: Arc<dyn AuditEventStore>) -> Self {
+        self.audit = Some(store);
         self
     }
 
+    /// A change was made; recording it is best effort (logged when the store fails).
     fn audit(&self, action: &str, id: &str, actor: &str) {
-        if let Some(recorder) = &self.recorder {
-            recorder
-                .record(AuditEvent::new(action, actor, self.clock.now_millis()).with_data("webhookId", id));
+        if let Some(store) = &self.audit {
+            let event = AuditEvent::new(action, actor, self.clock.now_millis()).with_data("webhookId", id);
+            if let Err(error) = store.append_audit_events(&[event]) {
+                tracing::error!(error = %error, action, webhook = id, "cannot record a webhook change in the audit trail");
+            }
         }
     }
 

@@ -1,10 +1,10 @@
-//! The audit recorder, the webhook dispatcher behind it and the expiry watcher, started and
-//! stopped together, for the process that serves a store (`ak serve`).
+//! The webhook dispatcher and the expiry watcher, started and stopped together, for the process
+//! that serves a store (`ak serve`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use ak_core::audit::{AuditConfig, AuditEventStore, AuditRecorder};
+use ak_core::audit::AuditEventStore;
 use ak_core::{Clock, KeyStore};
 
 use super::{DeliveryConfig, DispatcherError, WebhookDispatcher, Webhooks};
@@ -25,50 +25,45 @@ pub enum PipelineError {
     Thread(#[from] std::io::Error),
 }
 
-/// An [`AuditRecorder`] whose writer hands every stored batch to a [`WebhookDispatcher`], which
-/// records its delivery failures through the same recorder, and an [`ExpiryWatcher`] recording
-/// `accesskey.expiring` through it.
+/// A [`WebhookDispatcher`] behind an audit store, and an [`ExpiryWatcher`] writing
+/// `accesskey.expiring` through that store (so the warnings are delivered too).
 ///
-/// [`shutdown`](Self::shutdown) (also run on drop) stops them in the order that loses nothing
-/// that can still be saved: the watcher, then the recorder (writing every queued event and
-/// offering it for delivery), then the dispatcher (its grace period).
+/// Give [`audit_store`](Self::audit_store) to whatever records events (the
+/// [`AccessKeys`](crate::AccessKeys) builder's `audit_store`, [`Webhooks::with_audit_store`]).
+/// [`shutdown`](Self::shutdown) (also run on drop) stops the watcher, then the dispatcher (its
+/// grace period); drop the recorders writing to the store first, so their last batch is offered.
 #[derive(Debug)]
 pub struct AuditPipeline {
-    recorder: Arc<AuditRecorder>,
+    store: Arc<dyn AuditEventStore>,
     dispatcher: WebhookDispatcher,
     watcher: Option<ExpiryWatcher>,
 }
 
 impl AuditPipeline {
-    /// Starts the three over `keys` and `audit` (views of one store), delivering to `webhooks`.
+    /// Starts both over `keys` and `audit` (views of one store), delivering to `webhooks`.
     pub fn start(
         keys: Arc<dyn KeyStore>,
         audit: Arc<dyn AuditEventStore>,
         webhooks: Webhooks,
         clock: Arc<dyn Clock>,
-        audit_config: AuditConfig,
         delivery: DeliveryConfig,
         expiry: &ExpiryConfig,
     ) -> Result<Self, PipelineError> {
         let dispatcher = WebhookDispatcher::start_with_clock(webhooks, delivery, Arc::clone(&clock))?;
-        let recorder = Arc::new(AuditRecorder::with_config(
-            dispatcher.audit_store(Arc::clone(&audit)),
-            audit_config,
-            Arc::clone(&clock),
-        ));
-        dispatcher.record_failures_to(&recorder);
-        let checker = ExpiryChecker::new(keys, audit, Arc::clone(&recorder), clock, expiry.window)?;
+        let store = dispatcher.audit_store(audit);
+        let checker = ExpiryChecker::new(keys, Arc::clone(&store), clock, expiry.window)?;
         let watcher = ExpiryWatcher::start(checker, expiry.interval.max(Duration::from_secs(1)))?;
         Ok(Self {
-            recorder,
+            store,
             dispatcher,
             watcher: Some(watcher),
         })
     }
 
-    /// The recorder: record every audit event through it.
-    pub fn recorder(&self) -> &Arc<AuditRecorder> {
-        &self.recorder
+    /// The audit store to record through: it writes to the store given to
+    /// [`start`](Self::start), then offers each stored batch for delivery.
+    pub fn audit_store(&self) -> Arc<dyn AuditEventStore> {
+        Arc::clone(&self.store)
     }
 
     /// The dispatcher (its counters, [`WebhookDispatcher::wait_idle`]).
@@ -76,12 +71,11 @@ impl AuditPipeline {
         &self.dispatcher
     }
 
-    /// Stops the watcher, the recorder and the dispatcher, in that order.
+    /// Stops the watcher, then the dispatcher.
     pub fn shutdown(&mut self) {
         if let Some(mut watcher) = self.watcher.take() {
             watcher.stop();
         }
-        self.recorder.shutdown();
         self.dispatcher.shutdown();
     }
 }
