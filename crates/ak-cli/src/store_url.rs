@@ -19,7 +19,7 @@ pub(crate) struct AllViews {
     pub(crate) management: Arc<dyn ManagementKeyStore>,
     pub(crate) signing: Arc<dyn SigningKeyStore>,
     pub(crate) webhooks: Arc<dyn WebhookStore>,
-    /// The audit trail, where the backend has one (SQLite and sled; not yet PostgreSQL).
+    /// The audit trail (every backend has one).
     pub(crate) audit: Option<Arc<dyn AuditEventStore>>,
 }
 
@@ -123,7 +123,7 @@ impl StoreUrl {
         Ok(match self {
             Self::Sqlite(path) => audited(SqliteKeyStore::open(path)?),
             Self::Sled(path) => audited(SledKeyStore::open(path)?),
-            Self::Postgres(config) => all(&Arc::new(PgStore::open(config)?)),
+            Self::Postgres(config) => audited(PgStore::open(config)?),
         })
     }
 
