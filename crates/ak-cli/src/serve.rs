@@ -128,6 +128,10 @@ pub(crate) fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
     let mut builder = AccessKeys::builder()
         .shared_store(views.keys)
         .shared_signing_keys(context.shared_signing_keys(views.signing)?)
+        // Exchanges are recorded in the audit trail and note each key's last use (both written
+        // in the background, never on the request's path).
+        .audit_store(views.audit)
+        .usage_store(views.usage)
         .signing_key_refresh(args.signing_key_refresh)
         .issuer(&context.cli.issuer);
     if let Some(path) = &args.roles {

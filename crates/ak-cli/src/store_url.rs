@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ak::crates::core::audit::AuditEventStore;
+use ak::crates::core::usage::KeyUsageStore;
 use ak::{KeyStore, ManagementKeyStore, SigningKeyStore, SledKeyStore, SqliteKeyStore, StoreError};
 
 /// Both views of one opened store: access keys and management keys.
@@ -13,6 +15,8 @@ pub(crate) struct AllViews {
     pub(crate) keys: Arc<dyn KeyStore>,
     pub(crate) management: Arc<dyn ManagementKeyStore>,
     pub(crate) signing: Arc<dyn SigningKeyStore>,
+    pub(crate) audit: Arc<dyn AuditEventStore>,
+    pub(crate) usage: Arc<dyn KeyUsageStore>,
 }
 
 /// A store location.
@@ -47,13 +51,6 @@ impl StoreUrl {
         }
     }
 
-    pub(crate) fn open(&self) -> Result<Arc<dyn KeyStore>, StoreError> {
-        Ok(match self {
-            Self::Sqlite(path) => Arc::new(SqliteKeyStore::open(path)?),
-            Self::Sled(path) => Arc::new(SledKeyStore::open(path)?),
-        })
-    }
-
     /// Opens the store once and returns its access-key and management-key views (sled allows
     /// one open handle per directory, so both must share it).
     pub(crate) fn open_both(&self) -> Result<Views, StoreError> {
@@ -64,12 +61,17 @@ impl StoreUrl {
     /// Opens the store once and returns all its views (sled allows one open handle per
     /// directory, so they must share it).
     pub(crate) fn open_all(&self) -> Result<AllViews, StoreError> {
-        fn all<S: KeyStore + ManagementKeyStore + SigningKeyStore + 'static>(store: S) -> AllViews {
+        fn all<S>(store: S) -> AllViews
+        where
+            S: KeyStore + ManagementKeyStore + SigningKeyStore + AuditEventStore + KeyUsageStore + 'static,
+        {
             let store = Arc::new(store);
             AllViews {
                 keys: Arc::clone(&store) as Arc<dyn KeyStore>,
                 management: Arc::clone(&store) as Arc<dyn ManagementKeyStore>,
-                signing: store,
+                signing: Arc::clone(&store) as Arc<dyn SigningKeyStore>,
+                audit: Arc::clone(&store) as Arc<dyn AuditEventStore>,
+                usage: store,
             }
         }
         Ok(match self {
