@@ -83,6 +83,33 @@ pub(crate) enum Command {
     /// Manage the webhooks that receive audit events (delivered by `ak serve`).
     #[command(subcommand)]
     Webhook(crate::webhook::WebhookCommand),
+    /// Show the audit trail, newest first: who did what to which key, from where.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    /// Events about this key (repeatable: any of them).
+    #[arg(long = "key", id = "audit_key")]
+    pub(crate) key_ids: Vec<String>,
+    /// Events with this action, e.g. `accesskey.exchange.failed` (repeatable: any of them).
+    #[arg(long = "action")]
+    pub(crate) actions: Vec<String>,
+    /// Events without this action (repeatable).
+    #[arg(long = "exclude-action")]
+    pub(crate) excluded_actions: Vec<String>,
+    /// Events by this actor (a management key id, `cli:$USER`, or a key id for exchanges).
+    #[arg(long)]
+    pub(crate) actor: Option<String>,
+    /// Events in the last DURATION only, e.g. `1h` or `7d`.
+    #[arg(long, value_parser = parse::duration)]
+    pub(crate) since: Option<std::time::Duration>,
+    /// Events containing this text (ASCII case ignored).
+    #[arg(long)]
+    pub(crate) text: Option<String>,
+    /// At most this many events.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub(crate) limit: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +221,12 @@ pub(crate) struct SearchArgs {
     /// Keys with this status.
     #[arg(long, value_parser = ["active", "inactive"])]
     pub(crate) status: Option<String>,
+    /// Keys never used, or not used in the last DURATION (e.g. `90d`): stale keys.
+    #[arg(long, value_parser = parse::duration)]
+    pub(crate) not_used_since: Option<std::time::Duration>,
+    /// Keys that expire within DURATION from now (e.g. `7d`).
+    #[arg(long, value_parser = parse::duration)]
+    pub(crate) expires_within: Option<std::time::Duration>,
     /// At most this many keys.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub(crate) limit: u32,

@@ -9,13 +9,17 @@ use ak::{AccessKeys, CreateKey, ExchangeOptions, KeyManager, KeyStatus, KeyStore
 use serde_json::{Map, Value, json};
 use zeroize::Zeroizing;
 
+use ak::Clock as _;
+use ak::crates::core::audit::{AuditEvent, AuditEventStore as _, AuditQuery, AuditRecorder, actions};
+
 use crate::args::{
-    Cli, Command, CreateArgs, ExchangeArgs, KeyFields, SearchArgs, SigningKeyCommand, UpdateArgs,
+    AuditArgs, Cli, Command, CreateArgs, ExchangeArgs, KeyFields, SearchArgs, SigningKeyCommand, UpdateArgs,
 };
 use crate::error::CliError;
 use crate::key_file;
 use crate::output;
 use crate::secret_io::{self, SecretLine};
+use crate::store_url::AllViews;
 
 /// The environment variable an access key may be passed in (never an argument).
 pub(crate) const ACCESS_KEY_VAR: &str = "AK_ACCESS_KEY";
@@ -25,6 +29,10 @@ pub(crate) const SESSION_TOKEN_VAR: &str = "AK_SESSION_TOKEN";
 pub(crate) struct Context {
     pub(crate) cli: Cli,
     out: std::io::Stdout,
+    /// The store, opened once per command (sled allows one handle per directory).
+    views: std::cell::OnceCell<AllViews>,
+    /// Records the management calls of this command; written before the command returns.
+    recorder: std::cell::OnceCell<AuditRecorder>,
 }
 
 impl Context {
@@ -32,7 +40,37 @@ impl Context {
         Self {
             cli,
             out: std::io::stdout(),
+            views: std::cell::OnceCell::new(),
+            recorder: std::cell::OnceCell::new(),
         }
+    }
+
+    fn views(&self) -> Result<&AllViews, CliError> {
+        if let Some(views) = self.views.get() {
+            return Ok(views);
+        }
+        let views = self.cli.store.open_all()?;
+        Ok(self.views.get_or_init(|| views))
+    }
+
+    /// Records a management call of this command in the audit trail, as `cli:$USER`.
+    fn audit<T>(
+        &self,
+        action: &str,
+        ids: &[String],
+        result: &Result<T, ak::ManageError>,
+    ) -> Result<(), CliError> {
+        let views = self.views()?;
+        let recorder = self
+            .recorder
+            .get_or_init(|| AuditRecorder::new(Arc::clone(&views.audit)));
+        let now = ak::SystemClock.now_millis();
+        let event = AuditEvent::new(action, creator(), now).with_keys(ids.iter().cloned());
+        recorder.record(match result {
+            Ok(_) => event,
+            Err(_) => event.failed("error"),
+        });
+        Ok(())
     }
 
     pub(crate) fn print(&self, text: &str) -> Result<(), CliError> {
@@ -46,7 +84,7 @@ impl Context {
     }
 
     fn store(&self) -> Result<Arc<dyn KeyStore>, CliError> {
-        Ok(self.cli.store.open()?)
+        Ok(Arc::clone(&self.views()?.keys))
     }
 
     fn manager(&self) -> Result<KeyManager, CliError> {
@@ -107,15 +145,27 @@ impl Context {
 
     fn service(&self) -> Result<AccessKeys, CliError> {
         let master = self.master_key()?;
-        let views = self.cli.store.open_all()?;
+        let views = self.views()?;
         Ok(AccessKeys::builder()
-            .shared_store(views.keys)
-            .shared_signing_keys(self.shared_signing_keys(views.signing, master)?)
+            .shared_store(Arc::clone(&views.keys))
+            .shared_signing_keys(self.shared_signing_keys(Arc::clone(&views.signing), master)?)
+            .audit_store(Arc::clone(&views.audit))
+            .usage_store(Arc::clone(&views.usage))
+            .actor(creator())
             .issuer(&self.cli.issuer)
             .build()?)
     }
 
     pub(crate) fn run(&self) -> Result<(), CliError> {
+        let result = self.run_command();
+        // Every recorded event is written before the command ends.
+        if let Some(recorder) = self.recorder.get() {
+            recorder.shutdown();
+        }
+        result
+    }
+
+    fn run_command(&self) -> Result<(), CliError> {
         match &self.cli.command {
             Command::Create(args) => self.create(args),
             Command::Load { id } => self.show_key(&self.manager()?.load(id)?),
@@ -124,15 +174,19 @@ impl Context {
             Command::Activate(ids) => self.set_status(&ids.ids, KeyStatus::Active),
             Command::Deactivate(ids) => self.set_status(&ids.ids, KeyStatus::Inactive),
             Command::Delete(ids) => {
-                self.manager()?.delete_batch(&ids.ids)?;
+                let result = self.manager()?.delete_batch(&ids.ids);
+                self.audit(actions::ACCESS_KEY_DELETE, &ids.ids, &result)?;
+                result?;
                 self.done(&format!("Deleted {} key(s).", ids.ids.len()))
             }
             Command::Rotate { id, grace } => {
-                let rotated = self
+                let result = self
                     .manager()?
-                    .rotate(id, grace.map_or(0, |grace| grace.as_secs()))?;
-                self.show_created("Rotated", &rotated)
+                    .rotate(id, grace.map_or(0, |grace| grace.as_secs()));
+                self.audit(actions::ACCESS_KEY_ROTATE, std::slice::from_ref(id), &result)?;
+                self.show_created("Rotated", &result?)
             }
+            Command::Audit(args) => self.audit_trail(args),
             Command::Exchange(args) => self.exchange(args),
             Command::Verify => self.verify(),
             Command::Jwks => self.print(&self.service()?.jwks().to_json()),
@@ -193,8 +247,10 @@ impl Context {
             permitted_ips: ips.clone(),
             created_by: Some(creator()),
         };
-        let created = manager.create(request)?;
-        self.show_created("Created", &created)
+        let result = manager.create(request);
+        let ids: Vec<String> = result.iter().map(|created| created.key.id.clone()).collect();
+        self.audit(actions::ACCESS_KEY_CREATE, &ids, &result)?;
+        self.show_created("Created", &result?)
     }
 
     fn show_created(&self, verb: &str, created: &ak::CreatedKey) -> Result<(), CliError> {
@@ -235,6 +291,10 @@ impl Context {
             custom_attributes: to_map(&args.attrs),
             text: args.text.clone(),
             status: args.status.as_deref().and_then(KeyStatus::parse),
+            not_used_since: args.not_used_since.map(|ago| before_now(&manager, ago)),
+            expires_before: args
+                .expires_within
+                .map(|within| manager.clock().now().saturating_add(secs(within))),
             ..SearchQuery::default()
         };
         let wanted = usize::try_from(args.limit).unwrap_or(usize::MAX);
@@ -285,15 +345,55 @@ impl Context {
             custom_attributes: (!attrs.is_empty()).then(|| to_map(attrs)),
             permitted_ips: (!ips.is_empty()).then(|| ips.clone()),
         };
-        self.show_key(&self.manager()?.update(request)?)
+        let id = request.id.clone();
+        let result = self.manager()?.update(request);
+        self.audit(actions::ACCESS_KEY_UPDATE, &[id], &result)?;
+        self.show_key(&result?)
+    }
+
+    fn audit_trail(&self, args: &AuditArgs) -> Result<(), CliError> {
+        let now_ms = ak::SystemClock.now_millis();
+        let mut query = AuditQuery {
+            key_ids: args.key_ids.clone(),
+            actions: args.actions.clone(),
+            excluded_actions: args.excluded_actions.clone(),
+            actor: args.actor.clone(),
+            text: args.text.clone(),
+            from: args
+                .since
+                .map(|ago| now_ms.saturating_sub(secs(ago).saturating_mul(1000))),
+            ..AuditQuery::default()
+        };
+        query.validate().map_err(ak::ManageError::from)?;
+        let store = Arc::clone(&self.views()?.audit);
+        let wanted = usize::try_from(args.limit).unwrap_or(usize::MAX);
+        let mut events = Vec::new();
+        loop {
+            query.limit = u32::try_from(wanted - events.len())
+                .unwrap_or(u32::MAX)
+                .min(ak::limits::MAX_PAGE_SIZE);
+            let page = store.search_audit_events(&query)?;
+            events.extend(page.items);
+            match page.next_cursor {
+                Some(cursor) if events.len() < wanted => query.cursor = Some(cursor),
+                _ => break,
+            }
+        }
+        if self.cli.json {
+            self.print_json(&json!({ "audits": events }))
+        } else {
+            self.print(&output::audit_table(&events))
+        }
     }
 
     fn set_status(&self, ids: &[String], status: KeyStatus) -> Result<(), CliError> {
         let manager = self.manager()?;
-        match status {
-            KeyStatus::Active => manager.activate_batch(ids)?,
-            KeyStatus::Inactive => manager.deactivate_batch(ids)?,
-        }
+        let (action, result) = match status {
+            KeyStatus::Active => (actions::ACCESS_KEY_ACTIVATE, manager.activate_batch(ids)),
+            KeyStatus::Inactive => (actions::ACCESS_KEY_DEACTIVATE, manager.deactivate_batch(ids)),
+        };
+        self.audit(action, ids, &result)?;
+        result?;
         let verb = if status == KeyStatus::Active {
             "Activated"
         } else {
@@ -330,7 +430,7 @@ impl Context {
 
     fn signing_key(&self, command: &SigningKeyCommand) -> Result<(), CliError> {
         let master = self.master_key()?;
-        let shared = self.shared_signing_keys(self.cli.store.open_all()?.signing, master)?;
+        let shared = self.shared_signing_keys(Arc::clone(&self.views()?.signing), master)?;
         match command {
             SigningKeyCommand::Rotate { activate_after } => {
                 let info = shared.rotate(activate_after.unwrap_or_default())?;
@@ -390,6 +490,15 @@ fn to_map(pairs: &[(String, Value)]) -> Map<String, Value> {
 }
 
 /// Who is creating keys: the local user, as `cli:<user>`.
+fn secs(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Now minus `ago`, in Unix seconds.
+fn before_now(manager: &KeyManager, ago: std::time::Duration) -> i64 {
+    manager.clock().now().saturating_sub(secs(ago))
+}
+
 pub(crate) fn creator() -> String {
     let user = std::env::var("USER").unwrap_or_default();
     let user: String = user.chars().filter(|c| !c.is_control()).take(100).collect();

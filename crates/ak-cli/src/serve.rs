@@ -137,31 +137,29 @@ pub(crate) fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
     let management_store = views.management;
     let mut webhooks = Webhooks::new(views.webhooks, master.clone());
     let mut builder = AccessKeys::builder();
-    // Webhook delivery and expiry warnings run behind the store's audit trail, where it has one.
-    let pipeline = match views.audit {
-        Some(audit) => {
-            let expiry = ExpiryConfig {
-                window: args.expiry_warning,
-                ..ExpiryConfig::default()
-            };
-            let pipeline = AuditPipeline::start(
-                Arc::clone(&views.keys),
-                audit,
-                webhooks.clone(),
-                Arc::new(ak::SystemClock),
-                DeliveryConfig::default(),
-                &expiry,
-            )
-            .map_err(|error| CliError::Input(error.to_string()))?;
-            webhooks = webhooks.with_audit_store(pipeline.audit_store());
-            builder = builder.audit_store(pipeline.audit_store());
-            Some(pipeline)
-        }
-        None => None,
+    // Webhook delivery and expiry warnings run behind the store's audit trail.
+    let expiry = ExpiryConfig {
+        window: args.expiry_warning,
+        ..ExpiryConfig::default()
     };
+    let pipeline = AuditPipeline::start(
+        Arc::clone(&views.keys),
+        views.audit,
+        webhooks.clone(),
+        Arc::new(ak::SystemClock),
+        DeliveryConfig::default(),
+        &expiry,
+    )
+    .map_err(|error| CliError::Input(error.to_string()))?;
+    webhooks = webhooks.with_audit_store(pipeline.audit_store());
     builder = builder
         .shared_store(views.keys)
         .shared_signing_keys(context.shared_signing_keys(views.signing, master)?)
+        // Exchanges are recorded in the audit trail (through the pipeline's store, so webhooks
+        // see them) and note each key's last use, both written in the background, never on the
+        // request's path.
+        .audit_store(pipeline.audit_store())
+        .usage_store(views.usage)
         .signing_key_refresh(args.signing_key_refresh)
         .webhooks(webhooks)
         .issuer(&context.cli.issuer);

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ak::crates::core::audit::AuditEventStore;
+use ak::crates::core::usage::KeyUsageStore;
 use ak::webhook::WebhookStore;
 use ak::{
     KeyStore, ManagementKeyStore, PgConfig, PgStore, SigningKeyStore, SledKeyStore, SqliteKeyStore,
@@ -19,8 +20,8 @@ pub(crate) struct AllViews {
     pub(crate) management: Arc<dyn ManagementKeyStore>,
     pub(crate) signing: Arc<dyn SigningKeyStore>,
     pub(crate) webhooks: Arc<dyn WebhookStore>,
-    /// The audit trail (every backend has one).
-    pub(crate) audit: Option<Arc<dyn AuditEventStore>>,
+    pub(crate) audit: Arc<dyn AuditEventStore>,
+    pub(crate) usage: Arc<dyn KeyUsageStore>,
 }
 
 /// What `--store` accepts, for error messages.
@@ -81,14 +82,6 @@ impl StoreUrl {
         }
     }
 
-    pub(crate) fn open(&self) -> Result<Arc<dyn KeyStore>, StoreError> {
-        Ok(match self {
-            Self::Sqlite(path) => Arc::new(SqliteKeyStore::open(path)?),
-            Self::Sled(path) => Arc::new(SledKeyStore::open(path)?),
-            Self::Postgres(config) => Arc::new(PgStore::open(config)?),
-        })
-    }
-
     /// Opens the store once and returns its access-key and management-key views (sled allows
     /// one open handle per directory, so both must share it).
     pub(crate) fn open_both(&self) -> Result<Views, StoreError> {
@@ -99,31 +92,30 @@ impl StoreUrl {
     /// Opens the store once and returns all its views (sled allows one open handle per
     /// directory, so they must share it).
     pub(crate) fn open_all(&self) -> Result<AllViews, StoreError> {
-        fn all<S: KeyStore + ManagementKeyStore + SigningKeyStore + WebhookStore + 'static>(
-            store: &Arc<S>,
-        ) -> AllViews {
-            AllViews {
-                keys: Arc::clone(store) as Arc<dyn KeyStore>,
-                management: Arc::clone(store) as Arc<dyn ManagementKeyStore>,
-                signing: Arc::clone(store) as Arc<dyn SigningKeyStore>,
-                webhooks: Arc::clone(store) as Arc<dyn WebhookStore>,
-                audit: None,
-            }
-        }
-        fn audited<S>(store: S) -> AllViews
+        fn all<S>(store: S) -> AllViews
         where
-            S: KeyStore + ManagementKeyStore + SigningKeyStore + WebhookStore + AuditEventStore + 'static,
+            S: KeyStore
+                + ManagementKeyStore
+                + SigningKeyStore
+                + WebhookStore
+                + AuditEventStore
+                + KeyUsageStore
+                + 'static,
         {
             let store = Arc::new(store);
             AllViews {
-                audit: Some(Arc::clone(&store) as Arc<dyn AuditEventStore>),
-                ..all(&store)
+                keys: Arc::clone(&store) as Arc<dyn KeyStore>,
+                management: Arc::clone(&store) as Arc<dyn ManagementKeyStore>,
+                signing: Arc::clone(&store) as Arc<dyn SigningKeyStore>,
+                webhooks: Arc::clone(&store) as Arc<dyn WebhookStore>,
+                audit: Arc::clone(&store) as Arc<dyn AuditEventStore>,
+                usage: store,
             }
         }
         Ok(match self {
-            Self::Sqlite(path) => audited(SqliteKeyStore::open(path)?),
-            Self::Sled(path) => audited(SledKeyStore::open(path)?),
-            Self::Postgres(config) => audited(PgStore::open(config)?),
+            Self::Sqlite(path) => all(SqliteKeyStore::open(path)?),
+            Self::Sled(path) => all(SledKeyStore::open(path)?),
+            Self::Postgres(config) => all(PgStore::open(config)?),
         })
     }
 

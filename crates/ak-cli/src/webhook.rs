@@ -30,16 +30,12 @@ pub(crate) enum WebhookCommand {
     },
 }
 
-/// The store's webhooks; adding and deleting one is recorded in its audit trail (where the
-/// backend has one).
+/// The store's webhooks; adding and deleting one is recorded in its audit trail.
 fn webhooks(context: &Context) -> Result<Webhooks, CliError> {
     let master = context.master_key()?;
     let views = context.cli.store.open_all()?;
     let webhooks = Webhooks::new(views.webhooks, master);
-    Ok(match views.audit {
-        Some(audit) => webhooks.with_audit_store(audit),
-        None => webhooks,
-    })
+    Ok(webhooks.with_audit_store(views.audit))
 }
 
 fn table(webhooks: &[Webhook]) -> String {

@@ -951,3 +951,92 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[test]
+fn audit_trail_last_use_and_stale_and_expiring_keys_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let (used, used_key) = create(dir.path(), &["--name", "used"]);
+    let (idle, _) = create(dir.path(), &["--name", "idle", "--expires-in", "3d"]);
+    ak_with(
+        dir.path(),
+        &["exchange", "--ip", "10.0.0.7"],
+        Some(&used_key),
+        &[],
+    )
+    .ok();
+    ak(dir.path(), &["deactivate", &used]).ok();
+    assert_eq!(ak_with(dir.path(), &["exchange"], Some(&used_key), &[]).code, 1);
+
+    let loaded = ak(dir.path(), &["--json", "load", &used]).ok().json();
+    assert!(loaded["key"]["lastUsedTime"].as_i64().unwrap() > 1_700_000_000);
+    assert_eq!(loaded["key"]["lastUsedIp"], "10.0.0.7");
+    let never = ak(dir.path(), &["--json", "load", &idle]).ok().json();
+    assert!(never["key"].get("lastUsedTime").is_none(), "{never}");
+    let text = ak(dir.path(), &["load", &idle]).ok().stdout;
+    assert!(text.contains("last used") && text.contains("never"), "{text}");
+
+    let ids = |run: Run| -> Vec<String> {
+        run.json()["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|key| key["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids(ak(dir.path(), &["--json", "search", "--not-used-since", "90d"]).ok()),
+        std::slice::from_ref(&idle)
+    );
+    assert_eq!(
+        ids(ak(dir.path(), &["--json", "search", "--expires-within", "7d"]).ok()),
+        std::slice::from_ref(&idle)
+    );
+    assert!(ids(ak(dir.path(), &["--json", "search", "--expires-within", "1d"]).ok()).is_empty());
+
+    let trail = ak(dir.path(), &["--json", "audit", "--key", &used]).ok().json();
+    let actions: Vec<&str> = trail["audits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "accesskey.exchange.failed",
+            "accesskey.deactivate",
+            "accesskey.exchange",
+            "accesskey.create"
+        ]
+    );
+    let failed = ak(
+        dir.path(),
+        &[
+            "--json",
+            "audit",
+            "--action",
+            "accesskey.exchange.failed",
+            "--since",
+            "1h",
+        ],
+    )
+    .ok()
+    .json();
+    let failed = failed["audits"].as_array().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["reason"], "inactive");
+    assert!(failed[0]["actor"].as_str().unwrap().contains(&used));
+    let table = ak(dir.path(), &["audit", "--key", &idle]).ok().stdout;
+    assert!(
+        table.contains("accesskey.create") && table.contains("1 event(s)"),
+        "{table}"
+    );
+    assert!(
+        table.contains("cli"),
+        "the CLI records itself as the actor: {table}"
+    );
+    // No secret in the trail.
+    let everything = ak(dir.path(), &["--json", "audit"]).ok().stdout;
+    assert!(!everything.contains(&used_key));
+    assert!(!everything.contains(used_key.rsplit('_').next().unwrap()));
+}

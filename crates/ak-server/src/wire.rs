@@ -189,6 +189,12 @@ pub struct SearchRequest {
     /// Sort order (the first criterion is used).
     #[serde(default)]
     pub sort: Option<Vec<SortRequest>>,
+    /// Keys never used, or last used before this time (Unix seconds): stale keys.
+    #[serde(default)]
+    pub not_used_since: Option<i64>,
+    /// Keys that expire before this time (Unix seconds); keys that never expire do not match.
+    #[serde(default)]
+    pub expires_before: Option<i64>,
 }
 
 /// `loginOptions` of an exchange.
@@ -261,6 +267,12 @@ pub struct AccessKeyResponse {
     pub permitted_ips: Vec<String>,
     /// Always `true`.
     pub editable: bool,
+    /// When the key was last exchanged (Unix seconds, to the minute); absent when never used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_time: Option<i64>,
+    /// The client address of the last exchange; absent when never used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_ip: Option<String>,
 }
 
 impl From<AccessKey> for AccessKeyResponse {
@@ -289,6 +301,8 @@ impl From<AccessKey> for AccessKeyResponse {
             custom_attributes: key.custom_attributes,
             permitted_ips: key.permitted_ips,
             editable: true,
+            last_used_time: key.last_used_time,
+            last_used_ip: key.last_used_ip,
         }
     }
 }

@@ -352,3 +352,47 @@ async fn read_only_keys_only_read_and_revoked_keys_stop_at_once() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_expiring_and_never_used_keys() {
+    let server = start(ServerConfig::default()).await;
+    let soon = 2_000_000_000;
+    let (_, expiring) = server
+        .post(
+            "/v1/mgmt/accesskey/create",
+            json!({"name": "soon", "expireTime": soon}),
+        )
+        .await;
+    let (_, forever) = server
+        .post("/v1/mgmt/accesskey/create", json!({"name": "forever"}))
+        .await;
+    let ids = |body: &serde_json::Value| -> Vec<String> {
+        body["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|key| key["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, found) = server
+        .post("/v1/mgmt/accesskey/search", json!({"expiresBefore": soon + 1}))
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(ids(&found), [expiring["key"]["id"].as_str().unwrap()]);
+    let (_, found) = server
+        .post("/v1/mgmt/accesskey/search", json!({"expiresBefore": soon}))
+        .await;
+    assert!(ids(&found).is_empty());
+    let (_, found) = server
+        .post(
+            "/v1/mgmt/accesskey/search",
+            json!({"notUsedSince": 1_000_000_000}),
+        )
+        .await;
+    assert_eq!(ids(&found).len(), 2);
+    assert!(
+        found["keys"][0].get("lastUsedTime").is_none(),
+        "never used: absent"
+    );
+    assert!(ids(&found).contains(&forever["key"]["id"].as_str().unwrap().to_owned()));
+}

@@ -118,6 +118,8 @@ fn search_query(body: SearchRequest) -> Result<SearchQuery, ApiError> {
         created_by: body.creating_user.filter(|u| !u.is_empty()),
         custom_attributes: body.custom_attributes.unwrap_or_default(),
         text: body.text.filter(|t| !t.is_empty()),
+        not_used_since: body.not_used_since,
+        expires_before: body.expires_before,
         limit: ak::limits::MAX_PAGE_SIZE,
         ..SearchQuery::default()
     };
