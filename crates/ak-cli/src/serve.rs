@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ak::{AccessKeys, ManagementKeys, RoleCatalog};
@@ -126,6 +127,10 @@ pub(crate) fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
     // The master key first: a remote store without one is refused before it is touched.
     let master = context.master_key()?;
     let views = context.cli.store.open_all()?;
+    // The last handle on the store is dropped here, after the runtime has stopped: a PostgreSQL
+    // store closes its connections with a blocking call, which must not run on a runtime thread
+    // (where the router, and with it the service, is dropped when the server stops).
+    let _store = Arc::clone(&views.keys);
     let management_store = views.management;
     let mut builder = AccessKeys::builder()
         .shared_store(views.keys)
