@@ -140,6 +140,8 @@ fn bulk_record(index: usize, id: String) -> KeyRecord {
             custom_claims: object(json!({"plan": "gold"})),
             custom_attributes: object(json!({"team": "infra"})),
             permitted_ips: Vec::new(),
+            last_used_time: None,
+            last_used_ip: None,
         },
         secret_hash:
             "$argon2id$v=19$m=8,t=1,p=1$YmVuY2hzYWx0YmVuY2g$0f5JwFTAp3GZxb1CQ0ZmJ1gHqWm7t0U6yD2JQdZk1s8"

@@ -80,6 +80,9 @@ pub(crate) enum Command {
     /// Manage the management keys that authenticate calls to the server's management API.
     #[command(subcommand)]
     ManagementKey(crate::management_key::ManagementKeyCommand),
+    /// Manage the webhooks that receive audit events (delivered by `ak serve`).
+    #[command(subcommand)]
+    Webhook(crate::webhook::WebhookCommand),
 }
 
 #[derive(Debug, Subcommand)]

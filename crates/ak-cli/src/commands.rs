@@ -140,6 +140,7 @@ impl Context {
             Command::Demo => crate::demo::run(self.cli.json),
             Command::Serve(args) => crate::serve::run(self, args),
             Command::ManagementKey(command) => crate::management_key::run(self, command),
+            Command::Webhook(command) => crate::webhook::run(self, command),
         }
     }
 

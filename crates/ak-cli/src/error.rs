@@ -27,6 +27,8 @@ pub(crate) enum CliError {
     Server(#[from] ak_server::ConfigError),
     #[error(transparent)]
     Tls(#[from] ak_server::TlsError),
+    #[error(transparent)]
+    Webhook(#[from] ak::webhook::WebhookError),
     #[error("{0}")]
     Input(String),
     #[error("{0}")]

@@ -16,6 +16,7 @@ mod parse;
 mod secret_io;
 mod serve;
 mod store_url;
+mod webhook;
 
 use std::process::ExitCode;
 

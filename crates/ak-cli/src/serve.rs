@@ -136,6 +136,7 @@ pub(crate) fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
         .shared_store(views.keys)
         .shared_signing_keys(context.shared_signing_keys(views.signing, master)?)
         .signing_key_refresh(args.signing_key_refresh)
+        .webhooks(ak::webhook::Webhooks::new(views.webhooks, context.master_key()?))
         .issuer(&context.cli.issuer);
     if let Some(path) = &args.roles {
         builder = builder.role_catalog(role_catalog(path)?);

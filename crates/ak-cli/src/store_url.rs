@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use ak::webhook::WebhookStore;
 use ak::{
     KeyStore, ManagementKeyStore, PgConfig, PgStore, SigningKeyStore, SledKeyStore, SqliteKeyStore,
     StoreError,
@@ -16,6 +17,7 @@ pub(crate) struct AllViews {
     pub(crate) keys: Arc<dyn KeyStore>,
     pub(crate) management: Arc<dyn ManagementKeyStore>,
     pub(crate) signing: Arc<dyn SigningKeyStore>,
+    pub(crate) webhooks: Arc<dyn WebhookStore>,
 }
 
 /// What `--store` accepts, for error messages.
@@ -94,18 +96,30 @@ impl StoreUrl {
     /// Opens the store once and returns all its views (sled allows one open handle per
     /// directory, so they must share it).
     pub(crate) fn open_all(&self) -> Result<AllViews, StoreError> {
-        fn all<S: KeyStore + ManagementKeyStore + SigningKeyStore + 'static>(store: S) -> AllViews {
+        fn all<S: KeyStore + ManagementKeyStore + SigningKeyStore + WebhookStore + 'static>(
+            store: S,
+        ) -> AllViews {
             let store = Arc::new(store);
             AllViews {
                 keys: Arc::clone(&store) as Arc<dyn KeyStore>,
                 management: Arc::clone(&store) as Arc<dyn ManagementKeyStore>,
-                signing: store,
+                signing: Arc::clone(&store) as Arc<dyn SigningKeyStore>,
+                webhooks: store,
             }
         }
         Ok(match self {
             Self::Sqlite(path) => all(SqliteKeyStore::open(path)?),
             Self::Sled(path) => all(SledKeyStore::open(path)?),
             Self::Postgres(config) => all(PgStore::open(config)?),
+        })
+    }
+
+    /// Opens the store and returns its webhook view.
+    pub(crate) fn open_webhooks(&self) -> Result<Arc<dyn WebhookStore>, StoreError> {
+        Ok(match self {
+            Self::Sqlite(path) => Arc::new(SqliteKeyStore::open(path)?),
+            Self::Sled(path) => Arc::new(SledKeyStore::open(path)?),
+            Self::Postgres(config) => Arc::new(PgStore::open(config)?),
         })
     }
 

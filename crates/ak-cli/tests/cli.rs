@@ -855,3 +855,99 @@ fn a_postgres_password_never_appears_in_any_output() {
         }
     }
 }
+
+#[test]
+fn webhooks_add_list_delete() {
+    for store in ["sqlite:ak.db", "sled:ak.sled"] {
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("AK_STORE", store)];
+        let added = ak_with(
+            dir.path(),
+            &[
+                "--json",
+                "webhook",
+                "add",
+                "https://hooks.example.com/ak",
+                "--action",
+                "accesskey.*",
+                "--action",
+                "webhook.delivery.failed",
+            ],
+            None,
+            &env,
+        )
+        .ok()
+        .json();
+        let secret = added["secret"].as_str().unwrap().to_owned();
+        assert!(secret.starts_with("whsec_"), "{added}");
+        let id = added["webhook"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            added["webhook"]["actions"],
+            serde_json::json!(["accesskey.*", "webhook.delivery.failed"])
+        );
+
+        // The text form shows the secret once too, and the list never does.
+        let text = ak_with(
+            dir.path(),
+            &["webhook", "add", "http://127.0.0.1:9/x"],
+            None,
+            &env,
+        )
+        .ok();
+        assert!(text.stdout.contains("whsec_"), "{}", text.stdout);
+        let listed = ak_with(dir.path(), &["webhook", "list"], None, &env).ok();
+        assert!(
+            listed.stdout.contains(&id) && listed.stdout.contains("2 webhook(s)"),
+            "{}",
+            listed.stdout
+        );
+        assert!(!listed.stdout.contains("whsec_"));
+        let listed = ak_with(dir.path(), &["--json", "webhook", "list"], None, &env)
+            .ok()
+            .json();
+        assert_eq!(listed["webhooks"].as_array().unwrap().len(), 2);
+        assert!(!listed.to_string().contains(&secret[6..]));
+
+        // The store file holds the secret only sealed.
+        for entry in walk(dir.path()) {
+            let bytes = std::fs::read(&entry).unwrap();
+            let key = &secret.as_bytes()[6..];
+            assert!(!bytes.windows(key.len()).any(|w| w == key), "{}", entry.display());
+        }
+
+        // Bad input exits 1 with one line that does not repeat a credential in the URL.
+        let bad = ak_with(
+            dir.path(),
+            &["webhook", "add", "https://user:hunter2@e.co/"],
+            None,
+            &env,
+        );
+        assert_eq!(bad.code, 1, "{}", bad.stderr);
+        assert!(!bad.stderr.contains("hunter2"));
+        assert_eq!(bad.stderr.lines().count(), 1);
+        let bad = ak_with(dir.path(), &["webhook", "add", "ftp://e.co/"], None, &env);
+        assert_eq!(bad.code, 1);
+
+        ak_with(dir.path(), &["webhook", "delete", &id], None, &env).ok();
+        let gone = ak_with(dir.path(), &["webhook", "delete", &id], None, &env);
+        assert_eq!(gone.code, 1);
+        assert!(gone.stderr.contains("not found"), "{}", gone.stderr);
+        let listed = ak_with(dir.path(), &["--json", "webhook", "list"], None, &env)
+            .ok()
+            .json();
+        assert_eq!(listed["webhooks"].as_array().unwrap().len(), 1);
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

@@ -128,6 +128,13 @@ pub(crate) struct PresentedKey<'a> {
     pub(crate) secret: Secret,
 }
 
+/// The key id of a presented key that is well formed and whose checksum holds (it may still be
+/// unknown or have a wrong secret); `None` otherwise. For audit records of failed exchanges: an
+/// id is recorded only when the presented key parsed.
+pub fn presented_key_id(text: &str) -> Option<&str> {
+    parse(text).map(|key| key.id)
+}
+
 /// Parses a presented key, or `None` when it is not well formed or its checksum is wrong.
 ///
 /// Never panics and never allocates more than a fixed buffer, whatever the input.

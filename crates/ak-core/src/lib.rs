@@ -37,8 +37,11 @@
 //!   rotate, and [`authenticate`](KeyManager::authenticate).
 //! * [`management`]: management keys, the credential of the management API, with their own
 //!   store contract ([`management::ManagementKeyStore`]).
+//! * [`audit`]: the audit trail ([`audit::AuditEventStore`], [`audit::AuditRecorder`]);
+//!   [`usage`]: last-used times ([`usage::KeyUsageStore`], [`usage::UsageTracker`]).
 //! * [`signing`]: the sealed signing-key set every process on a store shares
 //!   ([`SigningKeyStore`]).
+//! * [`webhook`]: webhooks that receive audit events ([`webhook::WebhookStore`]).
 //! * [`KeyStore`]: the persistence contract; [`MemoryKeyStore`] implements it here, `ak-sqlite`
 //!   and `ak-sled` on disk.
 //! * [`limits`]: every size and count limit; [`validate`]: the checks behind them.
@@ -56,6 +59,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod authorization;
 pub mod catalog;
 pub mod clock;
@@ -75,7 +79,9 @@ pub mod query;
 pub mod random;
 pub mod signing;
 pub mod store;
+pub mod usage;
 pub mod validate;
+pub mod webhook;
 mod wire;
 
 pub use authorization::{Authorization, TenantAuthorization};

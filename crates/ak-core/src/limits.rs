@@ -46,6 +46,15 @@ pub const MAX_CURSOR_BYTES: usize = 4096;
 pub const MAX_EXPIRE_TIME: i64 = i32::MAX as i64;
 /// Longest grace period a rotation may give the previous secret, in seconds (7 days).
 pub const MAX_ROTATION_GRACE_SECS: u64 = 7 * 24 * 3600;
+/// Longest webhook URL, in characters (http or https only; see [`crate::webhook::validate_url`]).
+pub const MAX_WEBHOOK_URL_CHARS: usize = 2048;
+/// Most entries in one webhook's action filter.
+pub const MAX_WEBHOOK_ACTIONS: usize = 32;
+/// Longest entry of a webhook's action filter, in characters.
+pub const MAX_WEBHOOK_ACTION_CHARS: usize = 128;
+/// Most webhooks on one store: each audit event is delivered to every matching one, so this
+/// bounds the fan-out of one event.
+pub const MAX_WEBHOOKS: usize = 64;
 /// Longest presented access key accepted for parsing, in bytes; longer input is rejected unread.
 pub const MAX_PRESENTED_KEY_BYTES: usize = 256;
 /// Longest cleartext prefix, in characters (lowercase ASCII letters and digits only).
@@ -62,3 +71,11 @@ pub const MAX_HASH_PARALLELISM: u32 = 8;
 pub const MAX_SIGNING_KEYS: usize = 16;
 /// Longest delay before a staged signing key starts signing: 30 days.
 pub const MAX_SIGNING_KEY_ACTIVATION_DELAY_SECS: u64 = 30 * 24 * 3600;
+/// Longest audit-event action name, in characters.
+pub const MAX_AUDIT_ACTION_CHARS: usize = 128;
+/// Most key ids (and most tenants) in one application audit event.
+pub const MAX_AUDIT_KEY_IDS: usize = 64;
+/// Largest serialized size of an application audit event's `data`, in bytes of compact JSON.
+pub const MAX_AUDIT_DATA_BYTES: usize = 8 * 1024;
+/// Most entries in each list filter of an audit search (key ids, actions, addresses).
+pub const MAX_AUDIT_FILTER_VALUES: usize = 100;

@@ -3,11 +3,13 @@
 use std::collections::BTreeMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use crate::audit::memory::AuditLog;
 use crate::management::ManagementKeyRecord;
 use crate::model::{KeyRecord, KeyStatus};
 use crate::query::{Page, SearchQuery};
 use crate::signing::StoredSigningKeys;
 use crate::store::{BackendErrorKind, KeyStore, StoreError};
+use crate::webhook::WebhookRecord;
 
 /// A [`KeyStore`] in a `BTreeMap` behind a read-write lock. Nothing survives the process; it is
 /// "durable" only in the sense that a returned write is visible to every later call.
@@ -23,8 +25,12 @@ pub struct MemoryKeyStore {
     records: RwLock<BTreeMap<String, KeyRecord>>,
     /// Management keys, apart from access keys (see [`crate::management`]).
     pub(crate) management: RwLock<BTreeMap<String, ManagementKeyRecord>>,
+    /// Webhooks (see [`crate::webhook`]).
+    pub(crate) webhooks: RwLock<BTreeMap<String, WebhookRecord>>,
     /// The sealed signing-key set (see [`crate::signing`]).
     pub(crate) signing: RwLock<Option<StoredSigningKeys>>,
+    /// The audit trail (see [`crate::audit`]).
+    pub(crate) audit: RwLock<AuditLog>,
 }
 
 impl MemoryKeyStore {
@@ -37,7 +43,7 @@ impl MemoryKeyStore {
         self.records.read().map_err(|_| poisoned())
     }
 
-    fn write(&self) -> Result<RwLockWriteGuard<'_, BTreeMap<String, KeyRecord>>, StoreError> {
+    pub(crate) fn write(&self) -> Result<RwLockWriteGuard<'_, BTreeMap<String, KeyRecord>>, StoreError> {
         self.records.write().map_err(|_| poisoned())
     }
 }
@@ -73,7 +79,11 @@ impl KeyStore for MemoryKeyStore {
                 id: record.id().to_owned(),
             });
         }
-        records.insert(record.id().to_owned(), record.clone());
+        let mut stored = record.clone();
+        // Usage is written only through `KeyUsageStore`.
+        stored.key.last_used_time = None;
+        stored.key.last_used_ip = None;
+        records.insert(record.id().to_owned(), stored);
         Ok(())
     }
 
@@ -94,8 +104,11 @@ impl KeyStore for MemoryKeyStore {
                 expected: record.version,
             });
         }
+        let (last_used_time, last_used_ip) = (stored.key.last_used_time, stored.key.last_used_ip.take());
         *stored = record.clone();
         stored.version = record.version + 1;
+        stored.key.last_used_time = last_used_time;
+        stored.key.last_used_ip = last_used_ip;
         Ok(stored.version)
     }
 

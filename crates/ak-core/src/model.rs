@@ -99,6 +99,14 @@ pub struct AccessKey {
     /// IP addresses and CIDR ranges allowed to use the key; empty means any address.
     #[serde(default)]
     pub permitted_ips: Vec<String>,
+    /// When the key was last exchanged (Unix seconds), to the tracker's granularity (see
+    /// [`usage`](crate::usage)); absent when never used. Stores fill it in; create and update
+    /// never set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_time: Option<i64>,
+    /// The client address of the last exchange, when known; absent when never used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_ip: Option<String>,
 }
 
 impl AccessKey {

@@ -50,6 +50,11 @@ pub struct SearchQuery {
     pub status: Option<KeyStatus>,
     /// Keys expired, or not, at a given time.
     pub expiry: Option<ExpiryFilter>,
+    /// Keys never used, or last used before this time (Unix seconds).
+    pub not_used_since: Option<i64>,
+    /// Keys that have an expiry before this time (Unix seconds); keys that never expire do not
+    /// match.
+    pub expires_before: Option<i64>,
     /// Sort field.
     pub sort: SortField,
     /// Sort descending instead of ascending.
@@ -70,6 +75,8 @@ impl Default for SearchQuery {
             text: None,
             status: None,
             expiry: None,
+            not_used_since: None,
+            expires_before: None,
             sort: SortField::CreatedTime,
             descending: false,
             limit: DEFAULT_PAGE_SIZE,
@@ -209,6 +216,12 @@ impl SearchQuery {
                 ExpiryFilter::ExpiredAt(now) => key.is_expired_at(now),
                 ExpiryFilter::UnexpiredAt(now) => !key.is_expired_at(now),
             })
+            && self
+                .not_used_since
+                .is_none_or(|since| key.last_used_time.is_none_or(|used| used < since))
+            && self
+                .expires_before
+                .is_none_or(|before| key.expire_time.is_some_and(|expiry| expiry < before))
     }
 
     /// The result order: by the sort field (reversed when descending), then by id the same way.
@@ -404,6 +417,8 @@ mod tests {
                 custom_claims: Map::new(),
                 custom_attributes: Map::new(),
                 permitted_ips: Vec::new(),
+                last_used_time: None,
+                last_used_ip: None,
             },
             secret_hash: "hash".into(),
             previous_secret: None,

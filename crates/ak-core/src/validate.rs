@@ -140,9 +140,31 @@ pub enum ValidationError {
         /// The grace period given, in seconds.
         secs: u64,
     },
+    /// An application tried to record an event in ak's reserved action namespace.
+    #[error("audit action {action} is reserved for ak")]
+    ReservedAction {
+        /// The action given.
+        action: String,
+    },
     /// The cleartext prefix was empty, too long, or not lowercase ASCII letters and digits.
     #[error("key prefix must be 1..={MAX_PREFIX_CHARS} lowercase ASCII letters or digits")]
     BadPrefix,
+    /// A webhook URL was not an absolute `http` or `https` URL with a host and without
+    /// credentials, or was longer than [`MAX_WEBHOOK_URL_CHARS`]. The message never repeats the
+    /// URL: some services put a credential in it.
+    #[error("invalid webhook URL: {reason}")]
+    BadWebhookUrl {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A webhook action filter entry was neither an action name nor a prefix ending in `.*`.
+    #[error(
+        "invalid webhook action filter {action:?}: use an action name (accesskey.create) or a prefix ending in .* (accesskey.*)"
+    )]
+    BadWebhookAction {
+        /// The entry given.
+        action: String,
+    },
 }
 
 /// Checks a key name: 1..=[`MAX_NAME_CHARS`] characters, no control characters.
@@ -259,7 +281,7 @@ pub fn batch(ids: &[String]) -> Result<(), ValidationError> {
     id_list("ids", ids, MAX_BATCH_IDS)
 }
 
-fn text(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
+pub(crate) fn text(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
     if value.is_empty() {
         return Err(ValidationError::Empty { field });
     }
@@ -277,14 +299,14 @@ pub(crate) fn max_chars(field: &'static str, value: &str, max: usize) -> Result<
     Ok(())
 }
 
-fn no_controls(field: &'static str, value: &str) -> Result<(), ValidationError> {
+pub(crate) fn no_controls(field: &'static str, value: &str) -> Result<(), ValidationError> {
     if value.chars().any(char::is_control) {
         return Err(ValidationError::ControlCharacter { field });
     }
     Ok(())
 }
 
-fn count(field: &'static str, actual: usize, max: usize) -> Result<(), ValidationError> {
+pub(crate) fn count(field: &'static str, actual: usize, max: usize) -> Result<(), ValidationError> {
     if actual > max {
         return Err(ValidationError::TooMany { field, max, actual });
     }
@@ -293,7 +315,11 @@ fn count(field: &'static str, actual: usize, max: usize) -> Result<(), Validatio
 
 /// Depth first, without recursion: a map built in code may nest deeper than any stack, and
 /// serializing it to measure its size recurses once per level.
-fn json_map(field: &'static str, map: &Map<String, Value>, max_bytes: usize) -> Result<(), ValidationError> {
+pub(crate) fn json_map(
+    field: &'static str,
+    map: &Map<String, Value>,
+    max_bytes: usize,
+) -> Result<(), ValidationError> {
     if depth_exceeds(map, MAX_JSON_DEPTH) {
         return Err(ValidationError::TooDeep {
             field,

@@ -19,6 +19,8 @@ fn access_key_serializes_with_descope_names_and_explicit_empties() {
         custom_claims: serde_json::Map::new(),
         custom_attributes: serde_json::Map::new(),
         permitted_ips: Vec::new(),
+        last_used_time: None,
+        last_used_ip: None,
     };
     let value = serde_json::to_value(&key).unwrap();
     assert_eq!(
@@ -32,6 +34,17 @@ fn access_key_serializes_with_descope_names_and_explicit_empties() {
     );
     let back: AccessKey = serde_json::from_value(value).unwrap();
     assert_eq!(back, key);
+
+    // Last use appears only once the key was used.
+    let used = AccessKey {
+        last_used_time: Some(1_700_000_500),
+        last_used_ip: Some("10.0.0.1".into()),
+        ..key
+    };
+    let value = serde_json::to_value(&used).unwrap();
+    assert_eq!(value["lastUsedTime"], 1_700_000_500);
+    assert_eq!(value["lastUsedIp"], "10.0.0.1");
+    assert_eq!(serde_json::from_value::<AccessKey>(value).unwrap(), used);
 }
 
 #[test]

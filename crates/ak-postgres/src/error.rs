@@ -113,8 +113,14 @@ pub(crate) fn pg(err: postgres::Error, detail: impl Into<String>) -> StoreError 
     let mut detail = detail.into();
     if let Some(db) = err.as_db_error() {
         detail = format!("{detail}: {} ({})", db.message(), db.code().code());
-    } else if kind == BackendErrorKind::Unavailable {
-        detail = format!("{detail}: the connection to the server was lost or refused");
+    } else {
+        // The client's own message (never the password): "error connecting to server: Connection
+        // refused", "connection closed", "error performing TLS handshake: invalid peer
+        // certificate: UnknownIssuer", ...
+        detail = format!("{detail}: {err}");
+        if let Some(io) = io_source(&err).filter(|io| !detail.contains(&io.to_string())) {
+            detail = format!("{detail}: {io}");
+        }
     }
     backend(kind, detail, Some(Box::new(err)))
 }

@@ -9,8 +9,11 @@ use crate::error::{Fail, backend};
 use crate::search;
 use crate::store::{PgStore, Tx};
 
-/// A record from its row: the body, with the version column as the truth.
-pub(crate) fn decode(id: &str, version: i64, body: &str) -> Result<KeyRecord, StoreError> {
+/// The `last_used_time` and `last_used_ip` columns of a row.
+pub(crate) type Usage = (Option<i64>, Option<String>);
+
+/// A record from its row: the body, with the version and usage columns as the truth.
+pub(crate) fn decode(id: &str, version: i64, body: &str, usage: Usage) -> Result<KeyRecord, StoreError> {
     let mut record: KeyRecord = serde_json::from_str(body).map_err(|err| StoreError::Corrupt {
         id: Some(id.to_owned()),
         reason: "undecodable record body".into(),
@@ -24,11 +27,16 @@ pub(crate) fn decode(id: &str, version: i64, body: &str) -> Result<KeyRecord, St
     }
     record.version = u64::try_from(version)
         .map_err(|_| StoreError::corrupt(Some(id), format!("negative version {version}")))?;
+    (record.key.last_used_time, record.key.last_used_ip) = usage;
     Ok(record)
 }
 
+/// The body of `record`: everything but its usage, which lives in its own columns.
 fn encode(record: &KeyRecord) -> Result<String, StoreError> {
-    serde_json::to_string(record).map_err(|err| {
+    let mut record = record.clone();
+    record.key.last_used_time = None;
+    record.key.last_used_ip = None;
+    serde_json::to_string(&record).map_err(|err| {
         backend(
             BackendErrorKind::Other,
             format!("access key {}: encoding the record", record.id()),
@@ -192,13 +200,18 @@ impl KeyStore for PgStore {
     }
 
     fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
-        let sql = format!("SELECT version, body FROM {} WHERE id = $1", self.table("keys"));
+        let sql = format!(
+            "SELECT version, body, last_used_time, last_used_ip FROM {} WHERE id = $1",
+            self.table("keys")
+        );
         if !storable(id) {
             return Ok(None);
         }
         self.read("get", |db| {
             let row = db.query_opt(&sql, &[&id])?;
-            Ok(row.map(|row| decode(id, row.get(0), row.get(1))).transpose()?)
+            Ok(row
+                .map(|row| decode(id, row.get(0), row.get(1), (row.get(2), row.get(3))))
+                .transpose()?)
         })
     }
 
@@ -241,7 +254,7 @@ impl KeyStore for PgStore {
                     Some(record) => record,
                     None => {
                         let (version, body) = &rows[id];
-                        decode(id, *version, body)?
+                        decode(id, *version, body, (None, None))?
                     }
                 };
                 let stored = to_i64(record.version, id)?;

@@ -66,16 +66,24 @@
 //!   tenant_ids text[], attributes jsonb, version, body)`: the whole
 //!   [`KeyRecord`](ak_core::KeyRecord) as JSON in `body` (the same encoding as the SQLite store)
 //!   and a copy of every searchable field, kept in sync by every write. B-tree indexes
-//!   `(created_time, id)`, `(name, id)`, `(status, created_time, id)`, `(bound_user_id,
-//!   created_time, id)`, `(created_by, created_time, id)`; GIN indexes on `tenant_ids` and on
-//!   `attributes` (`jsonb_path_ops`, for `@>`). Text compares byte-wise (`COLLATE "C"`), the
-//!   order searches promise.
-//! * `management_keys(id PRIMARY KEY, body)`, `signing_keys(id = 1, version, sealed bytea)`.
+//!   `(created_time, id)`, `(name, id)`, `(status, created_time, id)`, `(status, name, id)`,
+//!   `(bound_user_id, created_time, id)`, `(created_by, created_time, id)`; GIN indexes on
+//!   `tenant_ids` and on `attributes` (`jsonb_path_ops`, for `@>`). Text compares byte-wise
+//!   (`COLLATE "C"`), the order searches promise.
+//!   Version 2 added `last_used_time` and `last_used_ip` (the [`KeyUsageStore`](ak_core::usage::KeyUsageStore)
+//!   columns, written without touching `version` or `body`), indexed with `(last_used_time, id)`,
+//!   and `(expire_time, id)`.
+//! * `management_keys(id PRIMARY KEY, body)`, `signing_keys(id = 1, version, sealed bytea)`,
+//!   `webhooks(id PRIMARY KEY, body)`.
+//! * `audit_events(id PRIMARY KEY, occurred, action, actor, key_ids text[], body)`, indexed by
+//!   `(occurred, id)`, `(action, occurred, id)`, `(actor, occurred, id)` and a GIN index on
+//!   `key_ids`; appends are idempotent by id (`ON CONFLICT DO NOTHING`).
 //!
 //! A point load is one primary-key lookup. A search narrows by every indexed filter in SQL,
 //! walks the sort order from the cursor with a keyset condition and a `LIMIT`, and re-checks
 //! every filter on the decoded records ([`PgStore::explain_search`] shows the plan).
 
+mod audit;
 mod config;
 mod error;
 mod keys;
@@ -86,9 +94,18 @@ mod search;
 mod signing;
 mod store;
 mod tls;
+mod usage;
+mod webhook;
 
 pub use config::{
     DEFAULT_CHECKOUT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgConfig,
 };
 pub use schema::{APPLICATION, MIGRATION_LOCK, SCHEMA_VERSION, valid_schema_name};
 pub use store::{MAX_ATTEMPTS, PgStore};
+
+/// Compile-time proof that a [`PgStore`] can be shared across threads and nodes' components.
+const _: fn() = || {
+    fn shareable<T: Clone + std::fmt::Debug + Send + Sync + 'static>() {}
+    shareable::<PgStore>();
+    shareable::<PgConfig>();
+};

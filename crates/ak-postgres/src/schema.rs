@@ -8,7 +8,7 @@ use crate::error::{Fail, backend};
 
 /// The schema version this code writes (`schema_meta.schema_version`). Older ak schemas are
 /// migrated on open; newer ones are refused and left untouched.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The `schema_meta.application` marker of every ak schema.
 pub const APPLICATION: &str = "ak";
@@ -56,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX keys_by_created_time ON {s}.keys (created_time, id);
     CREATE INDEX keys_by_name         ON {s}.keys (name, id);
     CREATE INDEX keys_by_status       ON {s}.keys (status, created_time, id);
+    CREATE INDEX keys_by_status_name  ON {s}.keys (status, name, id);
     CREATE INDEX keys_by_bound_user   ON {s}.keys (bound_user_id, created_time, id);
     CREATE INDEX keys_by_created_by   ON {s}.keys (created_by, created_time, id);
     CREATE INDEX keys_by_tenant       ON {s}.keys USING GIN (tenant_ids);
@@ -69,6 +70,32 @@ const MIGRATIONS: &[&str] = &[
         version BIGINT   NOT NULL CHECK (version > 0),
         sealed  BYTEA    NOT NULL
     );
+    "#,
+    // 2: last use per key (columns beside the record, written without touching `version`, with
+    // indexes for the stale-key and expiry filters); webhooks (the whole record, its secret sealed
+    // by the facade, as JSON); the audit trail: one row per event with its key ids as a
+    // GIN-indexed array.
+    r#"
+    ALTER TABLE {s}.keys ADD COLUMN last_used_time BIGINT;
+    ALTER TABLE {s}.keys ADD COLUMN last_used_ip TEXT;
+    CREATE INDEX keys_by_last_used   ON {s}.keys (last_used_time, id);
+    CREATE INDEX keys_by_expire_time ON {s}.keys (expire_time, id);
+    CREATE TABLE {s}.webhooks (
+        id   TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE {s}.audit_events (
+        id       TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        occurred BIGINT NOT NULL,
+        action   TEXT COLLATE "C" NOT NULL,
+        actor    TEXT COLLATE "C" NOT NULL,
+        key_ids  TEXT[] NOT NULL,
+        body     TEXT NOT NULL
+    );
+    CREATE INDEX audit_events_by_time   ON {s}.audit_events (occurred, id);
+    CREATE INDEX audit_events_by_action ON {s}.audit_events (action, occurred, id);
+    CREATE INDEX audit_events_by_actor  ON {s}.audit_events (actor, occurred, id);
+    CREATE INDEX audit_events_by_key    ON {s}.audit_events USING GIN (key_ids);
     "#,
 ];
 

@@ -12,7 +12,7 @@ use postgres::types::ToSql;
 use serde_json::Value;
 
 use crate::error::Fail;
-use crate::keys::{decode, unindexable};
+use crate::keys::{decode, storable, unindexable};
 use crate::store::Db;
 
 /// The most rows one chunk fetches.
@@ -35,14 +35,33 @@ impl Plan {
     }
 }
 
+/// Whether a filter value names nothing that can be stored (a `text` column never holds NUL),
+/// so that the query matches no record and need not reach the server (which would refuse it).
+pub(crate) fn matches_nothing(query: &SearchQuery) -> bool {
+    (!query.tenant_ids.is_empty() && !query.tenant_ids.iter().any(|tenant| storable(tenant)))
+        || query.bound_user_id.as_deref().is_some_and(|user| !storable(user))
+        || query
+            .created_by
+            .as_deref()
+            .is_some_and(|creator| !storable(creator))
+}
+
 /// The statement for the rows of `query` after `position`, at most `limit` of them.
 pub(crate) fn plan(table: &str, query: &SearchQuery, position: Option<&Position>, limit: i64) -> Plan {
     let mut plan = Plan {
-        sql: format!("SELECT id, version, body, created_time, name FROM {table} WHERE TRUE"),
+        sql: format!(
+            "SELECT id, version, body, created_time, name, last_used_time, last_used_ip FROM {table} WHERE TRUE"
+        ),
         params: Vec::new(),
     };
     if !query.tenant_ids.is_empty() {
-        let n = plan.push(query.tenant_ids.clone());
+        let tenants: Vec<String> = query
+            .tenant_ids
+            .iter()
+            .filter(|tenant| storable(tenant))
+            .cloned()
+            .collect();
+        let n = plan.push(tenants);
         let _ = write!(plan.sql, " AND tenant_ids && ${n}::text[]");
     }
     if let Some(status) = query.status {
@@ -72,6 +91,14 @@ pub(crate) fn plan(table: &str, query: &SearchQuery, position: Option<&Position>
             let n = plan.push(now);
             let _ = write!(plan.sql, " AND (expire_time IS NULL OR expire_time > ${n})");
         }
+    }
+    if let Some(since) = query.not_used_since {
+        let n = plan.push(since);
+        let _ = write!(plan.sql, " AND (last_used_time IS NULL OR last_used_time < ${n})");
+    }
+    if let Some(before) = query.expires_before {
+        let n = plan.push(before);
+        let _ = write!(plan.sql, " AND expire_time < ${n}");
     }
     let column = match query.sort {
         SortField::CreatedTime => "created_time",
@@ -114,6 +141,9 @@ pub(crate) fn candidates(
     let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
     let mut candidates = Vec::new();
     let mut matched = 0usize;
+    if matches_nothing(query) {
+        return Ok(candidates);
+    }
     let mut position = start;
     let mut chunk = first_chunk(query);
     loop {
@@ -122,7 +152,7 @@ pub(crate) fn candidates(
         let full = i64::try_from(rows.len()).is_ok_and(|len| len == chunk);
         for row in &rows {
             let id: String = row.get(0);
-            let record = decode(&id, row.get(1), row.get(2));
+            let record = decode(&id, row.get(1), row.get(2), (row.get(5), row.get(6)));
             if record.as_ref().is_ok_and(|record| query.matches(&record.key)) {
                 matched += 1;
             }

@@ -57,3 +57,54 @@ mod signing {
 
     ak_testkit::signing_key_conformance!(factory());
 }
+
+mod audit {
+    use std::sync::Arc;
+
+    use ak_testkit::audit::{AuditStoreFactory, AuditStores};
+
+    fn factory() -> impl AuditStoreFactory {
+        let schema = crate::common::schema();
+        let memory = ak_testkit::audit::memory_factory();
+        move || match &schema {
+            Some(schema) => AuditStores::of(Arc::new(schema.open())),
+            None => memory.open(),
+        }
+    }
+
+    ak_testkit::audit_event_conformance!(factory());
+}
+
+mod usage {
+    use std::sync::Arc;
+
+    use ak_testkit::usage::{UsageStoreFactory, UsageStores};
+
+    fn factory() -> impl UsageStoreFactory {
+        let schema = crate::common::schema();
+        let memory = ak_testkit::usage::memory_factory();
+        move || match &schema {
+            Some(schema) => UsageStores::of(Arc::new(schema.open())),
+            None => memory.open(),
+        }
+    }
+
+    ak_testkit::key_usage_conformance!(factory());
+}
+
+mod webhooks {
+    use std::sync::Arc;
+
+    use ak_testkit::webhook::{WebhookStoreFactory, WebhookStores};
+
+    fn factory() -> impl WebhookStoreFactory {
+        let schema = crate::common::schema();
+        let memory = ak_testkit::webhook::memory_factory();
+        move || match &schema {
+            Some(schema) => WebhookStores::of(Arc::new(schema.open())),
+            None => memory.open(),
+        }
+    }
+
+    ak_testkit::webhook_conformance!(factory());
+}

@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::{IntoResponses, ToSchema};
 
+use ak::webhook::WebhookError;
 use ak::{AuthError, ExchangeError, ManageError};
 
 /// Descope's error body. Every error response has all three fields.
@@ -246,6 +247,16 @@ impl From<ManageError> for ApiError {
             ManageError::Conflict { .. } => {
                 Self::new(StatusCode::CONFLICT, code::CONFLICT, error.to_string())
             }
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(error: WebhookError) -> Self {
+        match error {
+            WebhookError::Invalid(_) | WebhookError::TooMany => Self::invalid(error.to_string()),
+            WebhookError::NotFound { .. } => Self::not_found(error.to_string()),
             other => Self::internal(&other),
         }
     }

@@ -34,6 +34,13 @@
 //! `GET /v1/mgmt/license`, `POST /v1/auth/accesskey/exchange`, `GET /v2/keys/<projectId>`,
 //! `GET /healthz`, `GET /openapi.json`.
 //!
+//! ak's own: `POST /v1/mgmt/webhook/create` (`{"url", "actions"}`; answers the webhook and its
+//! signing secret, shown once), `GET /v1/mgmt/webhook/list`, `POST /v1/mgmt/webhook/delete`
+//! (`{"id"}`), when the [`AccessKeys`](ak::AccessKeys) was built with
+//! [`webhooks`](ak::AccessKeysBuilder::webhooks) (404 otherwise). All three need a management key
+//! that may write, `list` included, since a webhook URL may embed a credential. See
+//! [`ak::webhook`].
+//!
 //! Management calls take `Authorization: Bearer <projectId>:<managementKey>` (a read-only key may
 //! only load, search and read the license; 403 otherwise); the exchange takes
 //! `Bearer <projectId>:<accessKey>`. The project id must be the configured issuer.

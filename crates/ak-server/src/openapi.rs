@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::handlers::{exchange, management, public};
+use crate::handlers::{exchange, management, public, webhook};
 
 /// The API description served at `GET /openapi.json`.
 #[derive(Debug, OpenApi)]
@@ -26,6 +26,9 @@ use crate::handlers::{exchange, management, public};
         management::delete_batch,
         management::rotate,
         management::license,
+        webhook::create,
+        webhook::list,
+        webhook::delete,
         exchange::exchange,
         public::jwks,
         public::healthz,

@@ -396,3 +396,65 @@ pub struct HealthResponse {
     /// `ok`.
     pub status: String,
 }
+
+/// `POST /v1/mgmt/webhook/create`.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct WebhookCreateRequest {
+    /// Where events are POSTed: http or https, at most 2048 characters, no user:password@
+    /// (required).
+    #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 2048)]
+    pub url: Option<String>,
+    /// Action names, or prefixes ending in `.*`, to deliver (at most 32); empty or absent: every
+    /// action.
+    #[serde(default)]
+    #[schema(max_items = 32)]
+    pub actions: Option<Vec<String>>,
+}
+
+/// One webhook (never its secret).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookResponse {
+    /// The webhook id.
+    pub id: String,
+    /// Where events are POSTed.
+    pub url: String,
+    /// The action filter; empty: every action.
+    pub actions: Vec<String>,
+    /// When it was added (Unix seconds).
+    pub created_time: i64,
+    /// The management key that added it (`""` when unknown).
+    pub created_by: String,
+}
+
+/// The webhook just added and its signing secret, shown this once.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct WebhookCreatedResponse {
+    /// The signing secret, `whsec_...` (Standard Webhooks). Stored only sealed.
+    pub secret: String,
+    /// The webhook.
+    pub webhook: WebhookResponse,
+}
+
+impl std::fmt::Debug for WebhookCreatedResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookCreatedResponse")
+            .field("secret", &"[redacted]")
+            .field("webhook", &self.webhook)
+            .finish()
+    }
+}
+
+impl Drop for WebhookCreatedResponse {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret);
+    }
+}
+
+/// `GET /v1/mgmt/webhook/list`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WebhooksResponse {
+    /// Every webhook, by id.
+    pub webhooks: Vec<WebhookResponse>,
+}

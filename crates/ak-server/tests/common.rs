@@ -36,6 +36,10 @@ pub(crate) async fn start_with(config: ServerConfig, tls: Option<TlsConfig>) -> 
         .shared_store(store.clone())
         .signing_keys(KeySet::new(SigningKey::generate()))
         .issuer(PROJECT)
+        .webhooks(ak::webhook::Webhooks::new(
+            store.clone(),
+            ak::signing::MasterKey::generate().unwrap(),
+        ))
         .build()
         .unwrap();
     let management = ManagementKeys::new(store.clone()).unwrap();

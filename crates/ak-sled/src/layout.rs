@@ -9,7 +9,12 @@
 //! | --- | --- |
 //! | [`RECORDS`] | id → `[RECORD_FORMAT_VERSION] ++ postcard(record)` (the value; see `record_codec`) |
 //! | [`MANAGEMENT_KEYS`] | id → `[1] ++ JSON(management key record)` (the value; no index) |
+//! | [`WEBHOOKS`] | id → `[1] ++ JSON(webhook record)` (the value; no index) |
 //! | [`SIGNING_KEYS`] | `set` → `[1] ++ u64be(version) ++ sealed set` (one value) |
+//! | [`USAGE`] | id → `[1] ++ time(last used) ++ ip` (the value) |
+//! | [`AUDIT_EVENTS`] | `time(occurred) ++ event id` → `[1] ++ JSON(event)` |
+//! | [`AUDIT_IDS`] | event id → `time(occurred)` |
+//! | [`AUDIT_BY_KEY`] | `u32be(len) ++ key id ++ time(occurred) ++ event id` |
 //! | [`TENANT_INDEX`] | `u32be(len) ++ tenant id ++ id` |
 //! | [`USER_INDEX`] | `u32be(len) ++ bound user id ++ id` (only bound keys) |
 //! | [`CREATOR_INDEX`] | `u32be(len) ++ created by ++ id` |
@@ -28,11 +33,22 @@ use ak_core::{KeyRecord, KeyStatus, StoreError};
 pub const RECORDS: &str = "ak/records";
 /// The tree holding management-key records, keyed by id (value: `[1] ++ JSON`).
 pub const MANAGEMENT_KEYS: &str = "ak/management-keys";
+/// The tree holding webhook records, keyed by id (value: `[1] ++ JSON`).
+pub const WEBHOOKS: &str = "ak/webhooks";
 /// The tree holding the sealed signing-key set, under [`SIGNING_KEYS_KEY`].
 pub const SIGNING_KEYS: &str = "ak/signing-keys";
 /// The key of the sealed signing-key set in [`SIGNING_KEYS`] (value:
 /// `[1] ++ u64be(version) ++ sealed`).
 pub const SIGNING_KEYS_KEY: &[u8] = b"set";
+/// The tree holding the last use of each key, keyed by id (value: `[1] ++ time(last used) ++
+/// ip`); apart from the records so a use never rewrites a record.
+pub const USAGE: &str = "ak/usage";
+/// The tree holding audit events, keyed `time(occurred) ++ id` (value: `[1] ++ JSON`).
+pub const AUDIT_EVENTS: &str = "ak/audit/events";
+/// The tree mapping each audit event id to `time(occurred)`, so appends are idempotent.
+pub const AUDIT_IDS: &str = "ak/audit/ids";
+/// The audit key index: `u32be(len) ++ key id ++ time(occurred) ++ event id` (empty values).
+pub const AUDIT_BY_KEY: &str = "ak/audit/by-key";
 /// The tree holding the store format marker.
 pub const META: &str = "ak/meta";
 /// The key of the format marker in [`META`].

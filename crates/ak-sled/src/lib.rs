@@ -62,6 +62,9 @@
 //! * **The sealed signing-key set** is one value in the tree `ak/signing-keys`, replaced by
 //!   compare-and-swap on the whole value (which carries its version) and made durable like every
 //!   other write.
+//! * **Webhooks** live in their own tree (`ak/webhooks`), one JSON value per webhook (its
+//!   secret sealed by the facade), written with compare-and-swap and flushed and fsynced like
+//!   every other write.
 //! * **One process per directory.** sled locks the directory; a second opener (another process,
 //!   or a second open in the same process) gets [`BackendErrorKind::InUse`] with the path as the
 //!   detail. Share one [`SledKeyStore`] (it is `Send + Sync`, e.g. in an `Arc`) instead.
@@ -81,6 +84,7 @@ use sled::transaction::{
     TransactionalTree,
 };
 
+mod audit;
 mod check;
 pub mod disk_sync;
 #[doc(hidden)]
@@ -90,6 +94,8 @@ mod management;
 pub mod record_codec;
 mod search;
 mod signing;
+mod usage;
+mod webhook;
 
 use disk_sync::DiskSync;
 use layout::INDEX_COUNT;
@@ -539,6 +545,16 @@ fn next_version(record: &KeyRecord) -> Result<u64, StoreError> {
 impl KeyStore for SledKeyStore {
     fn insert(&self, record: &KeyRecord) -> Result<(), StoreError> {
         let encoded = record_codec::encode(record)?;
+        // Usage left behind by a deleted key of the same id (a crash between a delete and its
+        // usage removal) must not show on the new key. Usage of an absent key is never recorded.
+        if self
+            .records
+            .get(record.id().as_bytes())
+            .map_err(|err| self.error("insert", err))?
+            .is_none()
+        {
+            self.forget_usage(std::slice::from_ref(&record.key.id))?;
+        }
         self.write("insert", |records, indexes| {
             if records.get(record.id().as_bytes())?.is_some() {
                 return abort(StoreError::AlreadyExists {
@@ -552,7 +568,7 @@ impl KeyStore for SledKeyStore {
     fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
         match self.records.get(id.as_bytes()) {
             Ok(None) => Ok(None),
-            Ok(Some(bytes)) => record_codec::decode(id, &bytes).map(Some),
+            Ok(Some(bytes)) => self.with_usage(record_codec::decode(id, &bytes)?).map(Some),
             Err(err) => Err(self.error("get", err)),
         }
     }
@@ -620,7 +636,10 @@ impl KeyStore for SledKeyStore {
                 records.remove(id.as_bytes())?;
             }
             Ok(())
-        })
+        })?;
+        // After the records: usage of an absent key is never recorded, so none can come back.
+        self.forget_usage(ids)?;
+        self.make_durable("delete (usage)")
     }
 
     fn search(&self, query: &SearchQuery) -> Result<Page<KeyRecord>, StoreError> {

@@ -145,6 +145,8 @@ pub fn decode(id: &str, bytes: &[u8]) -> Result<KeyRecord, StoreError> {
             custom_claims,
             custom_attributes,
             permitted_ips: stored.permitted_ips,
+            last_used_time: None,
+            last_used_ip: None,
         },
         secret_hash: stored.secret_hash,
         previous_secret: stored

@@ -146,7 +146,7 @@ impl SledKeyStore {
                     format!("{tree} has an entry for a record that does not exist"),
                 )
             })?;
-        let record = record_codec::decode(id, &bytes)?;
+        let record = self.with_usage(record_codec::decode(id, &bytes)?)?;
         if !layout::index_keys(&record)?[index]
             .iter()
             .any(|expected| expected == key)
@@ -161,7 +161,7 @@ impl SledKeyStore {
 }
 
 /// The smallest key greater than every key starting with `prefix`; `None` if there is none.
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if let Some(next) = last.checked_add(1) {

@@ -66,3 +66,42 @@ mod signing {
 
     ak_testkit::signing_key_conformance!(factory());
 }
+
+mod audit {
+    use std::sync::Arc;
+
+    use ak_testkit::audit::{AuditStoreFactory, AuditStores};
+
+    fn factory() -> impl AuditStoreFactory {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        move || AuditStores::of(Arc::new(crate::reopen(&dir.path().join("store"))))
+    }
+
+    ak_testkit::audit_event_conformance!(factory());
+}
+
+mod usage {
+    use std::sync::Arc;
+
+    use ak_testkit::usage::{UsageStoreFactory, UsageStores};
+
+    fn factory() -> impl UsageStoreFactory {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        move || UsageStores::of(Arc::new(crate::reopen(&dir.path().join("store"))))
+    }
+
+    ak_testkit::key_usage_conformance!(factory());
+}
+
+mod webhooks {
+    use std::sync::Arc;
+
+    use ak_testkit::webhook::{WebhookStoreFactory, WebhookStores};
+
+    fn factory() -> impl WebhookStoreFactory {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        move || WebhookStores::of(Arc::new(super::reopen(&dir.path().join("store"))))
+    }
+
+    ak_testkit::webhook_conformance!(factory());
+}

@@ -23,8 +23,8 @@
 //!
 //! # Durability
 //!
-//! Every write (`insert`, `update`, `set_status`, `delete`, and the management-key and signing-key
-//! writes) is one `BEGIN IMMEDIATE` transaction,
+//! Every write (`insert`, `update`, `set_status`, `delete`, and the management-key, signing-key and
+//! webhook writes) is one `BEGIN IMMEDIATE` transaction,
 //! so a compare-and-swap check and its write are atomic, a batch is all-or-nothing, and a record
 //! and its tenant rows are written together: a crash leaves neither a partial record nor an
 //! orphaned index row. The database runs in WAL mode with `synchronous = FULL`: the WAL is
@@ -65,9 +65,10 @@
 //!
 //! # Schema
 //!
-//! Version 3 (`PRAGMA user_version`; migrations run in one transaction on open, so a version 1
-//! database gains the `management_keys` table, and a version 2 one the `signing_keys` table, the
-//! first time a version 3 ak opens it):
+//! Version 5 (`PRAGMA user_version`; migrations run in one transaction on open, so a version 1
+//! database gains the `management_keys` table, a version 2 one the `signing_keys` table, and a
+//! version 3 one the `webhooks` table, and a version 4 one the usage columns and the audit
+//! tables, the first time a version 5 ak opens it):
 //!
 //! * `keys(id PRIMARY KEY, name, status, created_time, expire_time, created_by, bound_user_id,
 //!   version, body)`: one row per key, the whole [`KeyRecord`](ak_core::KeyRecord) as JSON in
@@ -84,11 +85,26 @@
 //! * `signing_keys(id PRIMARY KEY CHECK (id = 1), version, sealed)`: at most one row, the sealed
 //!   signing-key set ([`SigningKeyStore`](ak_core::SigningKeyStore)); a replace is one
 //!   `UPDATE ... WHERE version = ?` (or the first `INSERT`) in a `BEGIN IMMEDIATE` transaction.
+//! * `webhooks(id PRIMARY KEY, body)`: one row per webhook, the whole
+//!   [`WebhookRecord`](ak_core::webhook::WebhookRecord) as JSON (its secret sealed by the facade,
+//!   base64); no other query touches it.
+//!
+//! * `keys.last_used_time`, `keys.last_used_ip`: the last use
+//!   ([`KeyUsageStore`](ak_core::usage::KeyUsageStore)), written by their own `UPDATE` that never
+//!   touches `version` or `body` (the body never holds usage); indexed as `(last_used_time, id)`,
+//!   and `(expire_time, id)` for the expiry filter.
+//! * `audit_events(id PRIMARY KEY, occurred, action, actor, body)`: one row per
+//!   [`AuditEvent`](ak_core::audit::AuditEvent), the event as JSON in `body`, indexed by
+//!   `(occurred, id)` and `(action, occurred, id)`; `audit_event_keys(key_id, occurred, event_id)`,
+//!   `WITHOUT ROWID`, one row per key of an event, so a key's trail is a reverse walk of its
+//!   primary key. An append is one transaction (`INSERT OR IGNORE`: idempotent by id); pruning
+//!   deletes by `occurred` (and by the `(occurred, id)` of the oldest kept event for the count).
 //!
 //! A point load is a primary-key lookup. A search narrows by tenant, status, bound user and
 //! creator in SQL, walks the sort order with a keyset condition from the cursor, and re-checks
 //! every filter on the decoded records, stopping after one row more than the page.
 
+mod audit;
 mod error;
 mod management;
 mod pool;
@@ -96,6 +112,8 @@ mod schema;
 mod search;
 mod signing;
 mod store;
+mod usage;
+mod webhook;
 
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 pub use store::{DEFAULT_BUSY_TIMEOUT, DEFAULT_MAX_READERS, SqliteKeyStore, SqliteOptions};

@@ -16,7 +16,7 @@ pub const APPLICATION_ID: i32 = 0x616B_6B73;
 
 /// The schema version this code writes (`PRAGMA user_version`). Older ak databases are migrated
 /// on open; newer ones are refused.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// `MIGRATIONS[n]` takes a database from schema version `n` to `n + 1`.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -60,6 +60,39 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         version INTEGER NOT NULL,
         sealed  BLOB    NOT NULL
     );
+    ",
+    // 4: webhooks, in their own table: one row per webhook, the whole record (its signing secret
+    // sealed by the facade) as JSON.
+    r"
+    CREATE TABLE webhooks (
+        id   TEXT NOT NULL PRIMARY KEY,
+        body TEXT NOT NULL
+    );
+    ",
+    // 5: last use per key (columns beside the record, written without touching `version`, with
+    // indexes for the stale-key and expiry filters), and the audit trail: one row per event, the
+    // event as JSON, with one row per (key, event) so that a key's trail is an index walk.
+    r"
+    ALTER TABLE keys ADD COLUMN last_used_time INTEGER;
+    ALTER TABLE keys ADD COLUMN last_used_ip TEXT;
+    CREATE INDEX keys_by_last_used   ON keys (last_used_time, id);
+    CREATE INDEX keys_by_expire_time ON keys (expire_time, id);
+    CREATE TABLE audit_events (
+        id       TEXT    NOT NULL PRIMARY KEY,
+        occurred INTEGER NOT NULL,
+        action   TEXT    NOT NULL,
+        actor    TEXT    NOT NULL,
+        body     TEXT    NOT NULL
+    );
+    CREATE INDEX audit_events_by_time   ON audit_events (occurred, id);
+    CREATE INDEX audit_events_by_action ON audit_events (action, occurred, id);
+    CREATE TABLE audit_event_keys (
+        key_id   TEXT    NOT NULL,
+        occurred INTEGER NOT NULL,
+        event_id TEXT    NOT NULL,
+        PRIMARY KEY (key_id, occurred, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX audit_event_keys_by_time ON audit_event_keys (occurred, event_id);
     ",
 ];
 

@@ -28,7 +28,8 @@ pub(crate) fn plan(query: &SearchQuery) -> Option<Plan> {
         ("ASC", ">")
     };
     let mut params = Vec::new();
-    let mut sql = String::from("SELECT keys.id, keys.version, keys.body FROM ");
+    let mut sql =
+        String::from("SELECT keys.id, keys.version, keys.body, keys.last_used_time, keys.last_used_ip FROM ");
     if query.tenant_ids.is_empty() {
         sql.push_str("keys WHERE 1");
     } else {
@@ -52,6 +53,14 @@ pub(crate) fn plan(query: &SearchQuery) -> Option<Plan> {
     if let Some(creator) = &query.created_by {
         sql.push_str(" AND keys.created_by = ?");
         params.push(Value::Text(creator.clone()));
+    }
+    if let Some(since) = query.not_used_since {
+        sql.push_str(" AND (keys.last_used_time IS NULL OR keys.last_used_time < ?)");
+        params.push(Value::Integer(since));
+    }
+    if let Some(before) = query.expires_before {
+        sql.push_str(" AND keys.expire_time < ?");
+        params.push(Value::Integer(before));
     }
     match position {
         None => {}

@@ -313,7 +313,7 @@ fn to_i64(version: u64, id: &str) -> Result<i64, StoreError> {
 }
 
 /// A record from its row: the body, with the version column as the truth.
-pub(crate) fn decode(id: &str, version: i64, body: &str) -> Result<KeyRecord, StoreError> {
+pub(crate) fn decode(id: &str, version: i64, body: &str, usage: Usage) -> Result<KeyRecord, StoreError> {
     let mut record: KeyRecord = serde_json::from_str(body).map_err(|err| StoreError::Corrupt {
         id: Some(id.to_owned()),
         reason: "undecodable record body".into(),
@@ -327,11 +327,19 @@ pub(crate) fn decode(id: &str, version: i64, body: &str) -> Result<KeyRecord, St
     }
     record.version = u64::try_from(version)
         .map_err(|_| StoreError::corrupt(Some(id), format!("negative version {version}")))?;
+    (record.key.last_used_time, record.key.last_used_ip) = usage;
     Ok(record)
 }
 
+/// The `last_used_time` and `last_used_ip` columns of a row.
+pub(crate) type Usage = (Option<i64>, Option<String>);
+
+/// The body of `record`: everything but its usage, which lives in its own columns.
 fn encode(record: &KeyRecord) -> Result<String, StoreError> {
-    serde_json::to_string(record).map_err(|err| {
+    let mut record = record.clone();
+    record.key.last_used_time = None;
+    record.key.last_used_ip = None;
+    serde_json::to_string(&record).map_err(|err| {
         backend(
             BackendErrorKind::Other,
             format!("access key {}: encoding the record", record.id()),
@@ -433,13 +441,20 @@ impl KeyStore for SqliteKeyStore {
     fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
         self.read("get", |conn, fail| {
             let row = conn
-                .prepare_cached("SELECT version, body FROM keys WHERE id = ?1")
+                .prepare_cached("SELECT version, body, last_used_time, last_used_ip FROM keys WHERE id = ?1")
                 .and_then(|mut stmt| {
-                    stmt.query_row([id], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))
-                        .optional()
+                    stmt.query_row([id], |row| {
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, String>(1)?,
+                            (row.get(2)?, row.get(3)?),
+                        ))
+                    })
+                    .optional()
                 })
                 .map_err(fail)?;
-            row.map(|(version, body)| decode(id, version, &body)).transpose()
+            row.map(|(version, body, usage)| decode(id, version, &body, usage))
+                .transpose()
         })
     }
 
@@ -479,7 +494,7 @@ impl KeyStore for SqliteKeyStore {
                     .prepare_cached("SELECT version, body FROM keys WHERE id = ?1")
                     .and_then(|mut stmt| stmt.query_row([id], |row| Ok((row.get(0)?, row.get(1)?))))
                     .map_err(fail)?;
-                let mut record = decode(id, version, &body)?;
+                let mut record = decode(id, version, &body, (None, None))?;
                 record.key.status = status;
                 record.version = record.version.checked_add(1).ok_or_else(|| {
                     backend(
@@ -520,24 +535,29 @@ impl KeyStore for SqliteKeyStore {
                         row.get::<_, String>(0)?,
                         row.get::<_, i64>(1)?,
                         row.get::<_, String>(2)?,
+                        (row.get(3)?, row.get(4)?),
                     ))
                 })
                 .map_err(fail)?;
             query.page_from_sorted(rows.map(|row| {
-                let (id, version, body) = row.map_err(fail)?;
-                decode(&id, version, &body)
+                let (id, version, body, usage) = row.map_err(fail)?;
+                decode(&id, version, &body, usage)
             }))
         })
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use ak_core::{Cursor, SortField};
 
     /// The `EXPLAIN QUERY PLAN` lines of `sql`.
-    fn plan_of(store: &SqliteKeyStore, sql: &str, params: &[rusqlite::types::Value]) -> Vec<String> {
+    pub(crate) fn plan_of(
+        store: &SqliteKeyStore,
+        sql: &str,
+        params: &[rusqlite::types::Value],
+    ) -> Vec<String> {
         let conn = store.lock_writer();
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         stmt.query_map(rusqlite::params_from_iter(params.iter()), |row| {

@@ -123,3 +123,90 @@ mod signing {
         ak_testkit::signing_key_conformance!(super::connection());
     }
 }
+
+mod audit {
+    use std::sync::Arc;
+
+    use ak_sqlite::SqliteKeyStore;
+    use ak_testkit::audit::{AuditStoreFactory, AuditStores};
+
+    fn disk() -> impl AuditStoreFactory {
+        let dir = tempfile::tempdir().expect("temp dir");
+        move || {
+            AuditStores::of(Arc::new(
+                SqliteKeyStore::open(dir.path().join("keys.db")).expect("open"),
+            ))
+        }
+    }
+
+    fn memory() -> impl AuditStoreFactory {
+        let stores = AuditStores::of(Arc::new(SqliteKeyStore::open_in_memory().expect("open")));
+        move || stores.clone()
+    }
+
+    mod on_disk {
+        ak_testkit::audit_event_conformance!(super::disk());
+    }
+
+    mod in_memory {
+        ak_testkit::audit_event_conformance!(super::memory());
+    }
+}
+
+mod usage {
+    use std::sync::Arc;
+
+    use ak_sqlite::SqliteKeyStore;
+    use ak_testkit::usage::{UsageStoreFactory, UsageStores};
+
+    fn disk() -> impl UsageStoreFactory {
+        let dir = tempfile::tempdir().expect("temp dir");
+        move || {
+            UsageStores::of(Arc::new(
+                SqliteKeyStore::open(dir.path().join("keys.db")).expect("open"),
+            ))
+        }
+    }
+
+    fn memory() -> impl UsageStoreFactory {
+        let stores = UsageStores::of(Arc::new(SqliteKeyStore::open_in_memory().expect("open")));
+        move || stores.clone()
+    }
+
+    mod on_disk {
+        ak_testkit::key_usage_conformance!(super::disk());
+    }
+
+    mod in_memory {
+        ak_testkit::key_usage_conformance!(super::memory());
+    }
+}
+
+mod webhooks {
+    use std::sync::Arc;
+
+    use ak_sqlite::SqliteKeyStore;
+    use ak_testkit::webhook::{WebhookStoreFactory, WebhookStores};
+
+    fn disk() -> impl WebhookStoreFactory {
+        let dir = tempfile::tempdir().expect("temp dir");
+        move || {
+            WebhookStores::of(Arc::new(
+                SqliteKeyStore::open(dir.path().join("keys.db")).expect("open"),
+            ))
+        }
+    }
+
+    fn memory() -> impl WebhookStoreFactory {
+        let stores = WebhookStores::of(Arc::new(SqliteKeyStore::open_in_memory().expect("open")));
+        move || stores.clone()
+    }
+
+    mod on_disk {
+        ak_testkit::webhook_conformance!(super::disk());
+    }
+
+    mod in_memory {
+        ak_testkit::webhook_conformance!(super::memory());
+    }
+}

@@ -20,6 +20,8 @@ pub fn record(id: &str, name: &str, created_time: i64) -> KeyRecord {
             custom_claims: Map::new(),
             custom_attributes: Map::new(),
             permitted_ips: Vec::new(),
+            last_used_time: None,
+            last_used_ip: None,
         },
         secret_hash: format!("$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ${id}"),
         previous_secret: None,

@@ -19,13 +19,18 @@
 //! ([`model`]) that runs random operation sequences, including re-opens, against the store and a
 //! plain `BTreeMap`, comparing after every step. [`management_key_conformance!`] does the same for
 //! [`ManagementKeyStore`](ak_core::management::ManagementKeyStore) ([`management`]), and
-//! [`signing_key_conformance!`] for [`SigningKeyStore`](ak_core::SigningKeyStore) ([`signing`]). It is a test
+//! [`signing_key_conformance!`] for [`SigningKeyStore`](ak_core::SigningKeyStore) ([`signing`]),
+//! [`audit_event_conformance!`] for [`AuditEventStore`](ak_core::audit::AuditEventStore) and the
+//! recorder over it ([`audit`]), [`key_usage_conformance!`] for
+//! [`KeyUsageStore`](ak_core::usage::KeyUsageStore) and the tracker over it ([`usage`]), and
+//! [`webhook_conformance!`] for [`WebhookStore`](ak_core::webhook::WebhookStore) ([`webhook`]). It is a test
 //! aid, not a stable API.
 
 use std::sync::Arc;
 
 use ak_core::{KeyStore, MemoryKeyStore};
 
+pub mod audit;
 pub mod cases;
 pub mod fixtures;
 pub mod lifecycle;
@@ -35,6 +40,8 @@ pub mod model;
 pub mod postgres;
 pub mod signing;
 pub mod sync_trace;
+pub mod usage;
+pub mod webhook;
 
 /// Opens a store. Each call after the previous handles were dropped re-opens the same storage,
 /// which must then hold everything that was acknowledged before.

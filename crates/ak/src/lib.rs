@@ -55,6 +55,11 @@
 //! ([`AccessKeysBuilder::signing_key_store`], any number of nodes, staged rotation): see
 //! [`signing`].
 //!
+//! # Webhooks
+//!
+//! [`webhook::Webhooks`] registers URLs that receive audit events, signed with the Standard
+//! Webhooks scheme under a secret ak generates and seals under the master key: see [`webhook`].
+//!
 //! Features are additive: with several stores enabled, the store is chosen at construction.
 //!
 //! # Tokens
@@ -72,12 +77,16 @@
 
 #[cfg(feature = "tokio")]
 mod async_service;
+pub mod audit;
 mod config;
 mod exchange;
+pub mod expiring;
 mod service;
 mod session;
 pub mod signing;
+pub mod webhook;
 
+pub use audit::{Acting, DEFAULT_ACTOR};
 pub use config::{
     ConfigError, DEFAULT_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT, MAX_SESSION_TOKEN_BYTES,
     MAX_SIGNING_KEY_REFRESH, MIN_SESSION_TIMEOUT, MIN_SIGNING_KEY_REFRESH,

@@ -1,5 +1,6 @@
 //! [`AccessKeys`]: the service an application calls.
 
+use std::net::IpAddr;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -13,6 +14,10 @@ use ak_token::{
 };
 use data_encoding::BASE64URL_NOPAD;
 
+use ak_core::audit::{AuditConfig, AuditEvent, AuditEventStore, AuditQuery, AuditRecorder, actions};
+use ak_core::usage::{DEFAULT_USAGE_INTERVAL, KeyUsageStore, UsageTracker};
+
+use crate::audit::{Acting, DEFAULT_ACTOR, Trail, exchange_reason};
 use crate::config::{
     ConfigError, DEFAULT_SESSION_TIMEOUT, MAX_SESSION_TIMEOUT, MAX_SESSION_TOKEN_BYTES,
     MAX_SIGNING_KEY_REFRESH, MIN_SESSION_TIMEOUT, MIN_SIGNING_KEY_REFRESH,
@@ -21,6 +26,7 @@ use crate::exchange::{ExchangeError, ExchangeOptions, ExchangeResponse, session_
 use crate::session::SessionError;
 use crate::signing::follower::Follower;
 use crate::signing::{DEFAULT_SIGNING_KEY_REFRESH, SharedSigningKeys, SigningKeysError};
+use crate::webhook::Webhooks;
 
 /// Access keys for one project: management, exchange for session tokens, and their validation.
 ///
@@ -37,6 +43,14 @@ pub struct AccessKeys {
     session_timeout_secs: i64,
     /// The shared set this service follows, when its keys live in the store.
     follower: Option<Follower>,
+    /// The webhooks of the store, when configured.
+    webhooks: Option<Webhooks>,
+    /// Where audit events and last uses go.
+    trail: Trail,
+    /// The actor of management calls not made through [`acting`](Self::acting).
+    actor: String,
+    /// Where audit searches read.
+    audit_store: Option<Arc<dyn AuditEventStore>>,
 }
 
 impl AccessKeys {
@@ -50,6 +64,12 @@ impl AccessKeys {
         &self.manager
     }
 
+    /// The webhooks this service manages ([`AccessKeysBuilder::webhooks`]); `None` when not
+    /// configured.
+    pub fn webhooks(&self) -> Option<&Webhooks> {
+        self.webhooks.as_ref()
+    }
+
     /// The configured issuer (project id), the `iss` of every token.
     pub fn issuer(&self) -> &str {
         &self.issuer
@@ -59,7 +79,7 @@ impl AccessKeys {
 
     /// Creates a key; the returned cleartext is the only copy. See [`KeyManager::create`].
     pub fn create(&self, request: CreateKey) -> Result<CreatedKey, ManageError> {
-        self.manager.create(request)
+        self.acting(self.actor.clone(), None).create(request)
     }
 
     /// Loads a key by id.
@@ -74,42 +94,90 @@ impl AccessKeys {
 
     /// Updates a key (absent fields kept, empty ones cleared).
     pub fn update(&self, request: UpdateKey) -> Result<AccessKey, ManageError> {
-        self.manager.update(request)
+        self.acting(self.actor.clone(), None).update(request)
     }
 
     /// Activates a key.
     pub fn activate(&self, id: &str) -> Result<(), ManageError> {
-        self.manager.activate(id)
+        self.acting(self.actor.clone(), None).activate(id)
     }
 
     /// Deactivates a key; durable when this returns.
     pub fn deactivate(&self, id: &str) -> Result<(), ManageError> {
-        self.manager.deactivate(id)
+        self.acting(self.actor.clone(), None).deactivate(id)
     }
 
     /// Deletes a key; durable when this returns.
     pub fn delete(&self, id: &str) -> Result<(), ManageError> {
-        self.manager.delete(id)
+        self.acting(self.actor.clone(), None).delete(id)
     }
 
     /// Activates up to 1000 keys atomically.
     pub fn activate_batch(&self, ids: &[String]) -> Result<(), ManageError> {
-        self.manager.activate_batch(ids)
+        self.acting(self.actor.clone(), None).activate_batch(ids)
     }
 
     /// Deactivates up to 1000 keys atomically.
     pub fn deactivate_batch(&self, ids: &[String]) -> Result<(), ManageError> {
-        self.manager.deactivate_batch(ids)
+        self.acting(self.actor.clone(), None).deactivate_batch(ids)
     }
 
     /// Deletes up to 1000 keys atomically.
     pub fn delete_batch(&self, ids: &[String]) -> Result<(), ManageError> {
-        self.manager.delete_batch(ids)
+        self.acting(self.actor.clone(), None).delete_batch(ids)
     }
 
     /// Gives a key a new secret; the old one works for `grace` more (zero: not at all).
     pub fn rotate(&self, id: &str, grace: Duration) -> Result<CreatedKey, ManageError> {
-        self.manager.rotate(id, grace.as_secs())
+        self.acting(self.actor.clone(), None).rotate(id, grace)
+    }
+
+    /// Management calls recorded in the audit trail as made by `actor` (a management key id,
+    /// `cli:$USER`, ...) from `client`.
+    pub fn acting(&self, actor: impl Into<String>, client: Option<IpAddr>) -> Acting<'_> {
+        Acting::new(self, actor.into(), client)
+    }
+
+    pub(crate) fn trail(&self) -> &Trail {
+        &self.trail
+    }
+
+    // --- audit ---------------------------------------------------------------------------------
+
+    /// One page of the audit trail, newest first (empty without an audit store).
+    ///
+    /// Events still queued in the recorder (at most one flush interval old) are not yet visible.
+    pub fn search_audit(&self, query: &AuditQuery) -> Result<Page<AuditEvent>, ManageError> {
+        query.validate()?;
+        match &self.audit_store {
+            Some(store) => Ok(store.search_audit_events(query)?),
+            None => Ok(Page::empty()),
+        }
+    }
+
+    /// Records an application's own event (Descope's `/v1/mgmt/audit/event`), after checking it
+    /// ([`AuditEvent::validate_application_event`]: ak's own action names are refused).
+    pub fn record_application_event(&self, event: AuditEvent) -> Result<(), ManageError> {
+        event.validate_application_event()?;
+        self.trail.record(event);
+        Ok(())
+    }
+
+    /// How many audit events were dropped (queue full, or a store that kept failing): a metric to
+    /// export and alert on.
+    pub fn audit_events_dropped(&self) -> u64 {
+        self.trail.recorder.as_ref().map_or(0, AuditRecorder::dropped)
+    }
+
+    /// Writes every queued audit event and last use now, and waits for it (for tests and for a
+    /// process about to exit; dropping the service does the same).
+    pub fn flush_audit(&self) {
+        if let Some(recorder) = &self.trail.recorder {
+            recorder.flush();
+        }
+        if let Some(usage) = &self.trail.usage {
+            usage.flush();
+        }
     }
 
     // --- exchange and validation --------------------------------------------------------------
@@ -119,6 +187,37 @@ impl AccessKeys {
     /// The token's `exp` is `min(now + session timeout, key expiry)`. Inactive, expired, deleted,
     /// IP-denied and bound-to-inactive-user keys never yield a token.
     pub fn exchange(
+        &self,
+        presented: &str,
+        options: &ExchangeOptions,
+    ) -> Result<ExchangeResponse, ExchangeError> {
+        let result = self.exchange_unrecorded(presented, options);
+        let now_ms = self.manager.clock().now_millis();
+        let client = options.client_ip.map(|ip| ip.to_string());
+        let event = match &result {
+            Ok(response) => {
+                self.trail
+                    .touch(&response.key_id, now_ms.div_euclid(1000), options.client_ip);
+                AuditEvent::new(actions::ACCESS_KEY_EXCHANGE, response.key_id.clone(), now_ms)
+                    .with_keys([response.key_id.clone()])
+            }
+            Err(error) => {
+                // The key id only when the presented key parsed: never arbitrary presented text.
+                let id = ak_core::key_format::presented_key_id(presented);
+                AuditEvent::new(
+                    actions::ACCESS_KEY_EXCHANGE_FAILED,
+                    id.unwrap_or_default(),
+                    now_ms,
+                )
+                .with_keys(id)
+                .failed(exchange_reason(error))
+            }
+        };
+        self.trail.record(event.with_client(client));
+        result
+    }
+
+    fn exchange_unrecorded(
         &self,
         presented: &str,
         options: &ExchangeOptions,
@@ -201,15 +300,18 @@ impl AccessKeys {
         match &self.follower {
             Some(follower) => {
                 follower.keys().rotate_to(new_active, Duration::ZERO)?;
-                self.reload_signing_keys()
+                self.reload_signing_keys()?;
             }
             None => {
                 let mut minter = self.minter.write().unwrap_or_else(PoisonError::into_inner);
                 minter.key_set_mut().rotate(new_active);
                 self.verifier.replace_key_set(minter.key_set());
-                Ok(())
             }
         }
+        let kid = self.signing_keys().active().kid().to_owned();
+        self.acting(self.actor.clone(), None)
+            .record(actions::SIGNING_KEY_ROTATE, [kid], None);
+        Ok(())
     }
 
     /// Removes an old verification key: tokens it signed stop verifying (on every node, at its
@@ -218,7 +320,7 @@ impl AccessKeys {
         match &self.follower {
             Some(follower) => {
                 follower.keys().retire(kid)?;
-                self.reload_signing_keys()
+                self.reload_signing_keys()?;
             }
             None => {
                 let mut minter = self.minter.write().unwrap_or_else(PoisonError::into_inner);
@@ -227,9 +329,11 @@ impl AccessKeys {
                     _ => SigningKeysError::UnknownKid(kid.to_owned()),
                 })?;
                 self.verifier.replace_key_set(minter.key_set());
-                Ok(())
             }
         }
+        self.acting(self.actor.clone(), None)
+            .record(actions::SIGNING_KEY_RETIRE, [kid], None);
+        Ok(())
     }
 
     /// A copy of the signing key set in use (active: the key signing now).
@@ -296,9 +400,22 @@ pub struct AccessKeysBuilder {
     audience: Option<String>,
     session_timeout: Option<Duration>,
     token_cache: Option<CacheOptions>,
+    webhooks: Option<Webhooks>,
+    audit_store: Option<Arc<dyn AuditEventStore>>,
+    audit_config: Option<AuditConfig>,
+    usage_store: Option<Arc<dyn KeyUsageStore>>,
+    usage_interval: Option<Duration>,
+    actor: Option<String>,
 }
 
 impl AccessKeysBuilder {
+    /// The webhooks of the store (see [`crate::webhook`]), for [`AccessKeys::webhooks`] (default:
+    /// none).
+    pub fn webhooks(mut self, webhooks: Webhooks) -> Self {
+        self.webhooks = Some(webhooks);
+        self
+    }
+
     /// The key store (required).
     pub fn store(self, store: impl KeyStore + 'static) -> Self {
         self.shared_store(Arc::new(store))
@@ -400,6 +517,40 @@ impl AccessKeysBuilder {
         self
     }
 
+    /// Records the audit trail in `store` (usually the key store itself), through a background
+    /// [`AuditRecorder`] (see [`crate::audit`]). Without it nothing is recorded.
+    pub fn audit_store(mut self, store: Arc<dyn AuditEventStore>) -> Self {
+        self.audit_store = Some(store);
+        self
+    }
+
+    /// How the audit recorder batches, bounds and prunes (default [`AuditConfig::default`]:
+    /// flushed every 200 ms, 10 000 queued events, 30 days' retention).
+    pub fn audit_config(mut self, config: AuditConfig) -> Self {
+        self.audit_config = Some(config);
+        self
+    }
+
+    /// Records each key's last use in `store` (usually the key store itself), coalesced per key
+    /// ([`UsageTracker`]). Without it last uses are not tracked.
+    pub fn usage_store(mut self, store: Arc<dyn KeyUsageStore>) -> Self {
+        self.usage_store = Some(store);
+        self
+    }
+
+    /// How often last uses are written (default 60 s, [`DEFAULT_USAGE_INTERVAL`]).
+    pub fn usage_interval(mut self, interval: Duration) -> Self {
+        self.usage_interval = Some(interval);
+        self
+    }
+
+    /// The actor recorded for management calls not made through [`AccessKeys::acting`]
+    /// (default [`DEFAULT_ACTOR`]).
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+
     /// Cache verified tokens so re-validating one skips the signature check.
     pub fn token_cache(mut self, cache: CacheOptions) -> Self {
         self.token_cache = Some(cache);
@@ -432,8 +583,8 @@ impl AccessKeysBuilder {
 
         let (keys, follower) = match self.signing_key_store {
             Some(mut shared) => {
-                if let Some(clock) = self.clock {
-                    shared = shared.with_clock(clock);
+                if let Some(clock) = &self.clock {
+                    shared = shared.with_clock(Arc::clone(clock));
                 }
                 let refresh_secs = i64::try_from(refresh.as_secs()).unwrap_or(i64::MAX);
                 let (follower, keys) = Follower::start(shared, refresh_secs)?;
@@ -451,7 +602,22 @@ impl AccessKeysBuilder {
         if let Some(cache) = self.token_cache {
             options = options.with_cache(cache);
         }
+        let clock: Arc<dyn Clock> = self
+            .clock
+            .clone()
+            .unwrap_or_else(|| Arc::new(ak_core::SystemClock));
+        let trail = Trail {
+            recorder: self.audit_store.as_ref().map(|store| {
+                AuditRecorder::with_config(Arc::clone(store), self.audit_config.unwrap_or_default(), clock)
+            }),
+            usage: self.usage_store.map(|store| {
+                UsageTracker::with_interval(store, self.usage_interval.unwrap_or(DEFAULT_USAGE_INTERVAL))
+            }),
+        };
         Ok(AccessKeys {
+            trail,
+            actor: self.actor.unwrap_or_else(|| DEFAULT_ACTOR.to_owned()),
+            audit_store: self.audit_store,
             manager,
             verifier: Verifier::from_key_set(&keys, options),
             minter: RwLock::new(TokenMinter::new(keys)),
@@ -459,6 +625,7 @@ impl AccessKeysBuilder {
             audience: self.audience,
             session_timeout_secs,
             follower,
+            webhooks: self.webhooks,
         })
     }
 }

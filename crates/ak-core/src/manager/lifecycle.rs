@@ -63,6 +63,8 @@ impl KeyManager {
             custom_claims: request.custom_claims,
             custom_attributes: request.custom_attributes,
             permitted_ips: request.permitted_ips,
+            last_used_time: None,
+            last_used_ip: None,
         };
         let record = KeyRecord {
             key,

@@ -4,6 +4,7 @@
 pub(crate) mod exchange;
 pub(crate) mod management;
 pub(crate) mod public;
+pub(crate) mod webhook;
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};

@@ -39,7 +39,7 @@
 mod document;
 pub(crate) mod follower;
 mod master_key;
-mod seal;
+pub(crate) mod seal;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -7,8 +7,11 @@
 //!   master key is told apart from damaged bytes (it reveals nothing usable about a 256-bit key);
 //! * the nonce is 24 random bytes, fresh for every seal (XChaCha's nonce is large enough for
 //!   random nonces);
-//! * the associated data is `MAGIC ‖ FORMAT ‖ check ‖ "ak signing-key set"`, binding the
-//!   ciphertext to its purpose and format version: the same key never opens another kind of blob.
+//! * the associated data is `MAGIC ‖ FORMAT ‖ check ‖ purpose`, binding the ciphertext to its
+//!   purpose and format version: the same key never opens another kind of blob. The signing-key
+//!   set uses `aksk` and the purpose `"ak signing-key set"`; a webhook secret (see
+//!   [`crate::webhook`]) uses `akwh` and `"ak webhook secret" ‖ 0x00 ‖ webhook id`, so a sealed
+//!   secret copied onto another webhook's record does not open.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -47,19 +50,34 @@ fn check_value(master: &MasterKey) -> [u8; CHECK_LEN] {
     check
 }
 
-fn associated_data(header: &[u8]) -> Vec<u8> {
-    [header, PURPOSE].concat()
+fn associated_data(header: &[u8], purpose: &[u8]) -> Vec<u8> {
+    [header, purpose].concat()
 }
 
 /// Seals `plaintext` under `master` with a fresh random nonce.
 pub(crate) fn seal(master: &MasterKey, plaintext: &[u8]) -> Result<Vec<u8>, ak_core::RandomError> {
+    seal_as(master, MAGIC, PURPOSE, plaintext)
+}
+
+/// Opens bytes made by [`seal`]; the plaintext is zeroized on drop.
+pub(crate) fn open(master: &MasterKey, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, OpenError> {
+    open_as(master, MAGIC, PURPOSE, sealed)
+}
+
+/// Seals `plaintext` under `master` as a blob of kind `magic` for `purpose`.
+pub(crate) fn seal_as(
+    master: &MasterKey,
+    magic: &[u8; 4],
+    purpose: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, ak_core::RandomError> {
     let mut nonce = [0u8; NONCE_LEN];
     OsRandom.fill_bytes(&mut nonce)?;
     let mut out = Vec::with_capacity(HEADER_LEN + NONCE_LEN + plaintext.len() + 16);
-    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(magic);
     out.push(FORMAT);
     out.extend_from_slice(&check_value(master));
-    let aad = associated_data(&out);
+    let aad = associated_data(&out, purpose);
     let cipher = XChaCha20Poly1305::new(master.bytes().into());
     let ciphertext = cipher
         .encrypt(
@@ -76,10 +94,16 @@ pub(crate) fn seal(master: &MasterKey, plaintext: &[u8]) -> Result<Vec<u8>, ak_c
     Ok(out)
 }
 
-/// Opens bytes made by [`seal`]; the plaintext is zeroized on drop.
-pub(crate) fn open(master: &MasterKey, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, OpenError> {
+/// Opens bytes made by [`seal_as`] with the same `magic` and `purpose`; the plaintext is zeroized
+/// on drop.
+pub(crate) fn open_as(
+    master: &MasterKey,
+    magic: &[u8; 4],
+    purpose: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, OpenError> {
     if sealed.len() < HEADER_LEN + NONCE_LEN + 16
-        || &sealed[..MAGIC.len()] != MAGIC
+        || &sealed[..MAGIC.len()] != magic
         || sealed[MAGIC.len()] != FORMAT
     {
         return Err(OpenError::Damaged);
@@ -97,7 +121,7 @@ pub(crate) fn open(master: &MasterKey, sealed: &[u8]) -> Result<Zeroizing<Vec<u8
             &XNonce::from(nonce),
             Payload {
                 msg: ciphertext,
-                aad: &associated_data(header),
+                aad: &associated_data(header, purpose),
             },
         )
         .map(Zeroizing::new)
@@ -120,6 +144,27 @@ mod tests {
         assert_ne!(a, b, "every seal draws a fresh nonce");
         assert!(!a.windows(plaintext.len()).any(|w| w == plaintext));
         assert_eq!(open(&key(1), &a).unwrap().as_slice(), plaintext);
+    }
+
+    #[test]
+    fn purposes_do_not_open_each_other() {
+        let sealed = seal_as(&key(1), b"akwh", b"ak webhook secret\0wh1", b"secret").unwrap();
+        assert_eq!(
+            open_as(&key(1), b"akwh", b"ak webhook secret\0wh1", &sealed)
+                .unwrap()
+                .as_slice(),
+            b"secret"
+        );
+        assert_eq!(
+            open_as(&key(1), b"akwh", b"ak webhook secret\0wh2", &sealed).unwrap_err(),
+            OpenError::Damaged
+        );
+        assert_eq!(open(&key(1), &sealed).unwrap_err(), OpenError::Damaged);
+        let set = seal(&key(1), b"set").unwrap();
+        assert_eq!(
+            open_as(&key(1), b"akwh", b"ak webhook secret\0wh1", &set).unwrap_err(),
+            OpenError::Damaged
+        );
     }
 
     #[test]
