@@ -32,6 +32,8 @@ use serde_json::{Map, Value, json};
 
 #[path = "report/http.rs"]
 mod http;
+#[path = "report/postgres.rs"]
+mod postgres;
 
 const SEED: [u8; 32] = [42; 32];
 const ISSUER: &str = "P2akBenchProject0000000000000";
@@ -185,13 +187,15 @@ fn service(store: Arc<dyn KeyStore>, cache: bool) -> AccessKeys {
     builder.build().expect("bench service settings are valid")
 }
 
-/// Inserts bulk records `range` with the store's own (durable) insert, on two threads.
-fn populate(store: &Arc<dyn KeyStore>, range: std::ops::Range<usize>) {
+/// Inserts bulk records `range` with the store's own (durable) insert, on `threads` threads.
+fn populate(store: &Arc<dyn KeyStore>, range: std::ops::Range<usize>, threads: usize) {
     let start = Instant::now();
     let count = range.len();
-    let middle = range.start + count / 2;
+    let threads = threads.max(1);
+    let parts = (0..threads)
+        .map(|part| range.start + count * part / threads..range.start + count * (part + 1) / threads);
     std::thread::scope(|scope| {
-        for part in [range.start..middle, middle..range.end] {
+        for part in parts {
             let store = Arc::clone(store);
             scope.spawn(move || {
                 for index in part {
@@ -248,18 +252,20 @@ fn real_keys_file(root: &Path, name: &str) -> PathBuf {
 
 /// Creates a backend's large and small stores under `root` (in the parent process), writes the
 /// cleartexts of its real keys beside them for the child processes, and closes the stores.
-fn create_stores(name: &str, plan: Plan, root: &Path, open: Open) {
+///
+/// `real` keys are created through `AccessKeys` (of the `plan.big` in the large store), the rest
+/// are bulk records inserted on `threads` threads.
+fn create_stores(name: &str, plan: Plan, root: &Path, open: Open, real: usize, threads: usize) {
     eprintln!(
-        "{name}: creating {} real keys and {} bulk records",
-        plan.real,
-        plan.big - plan.real
+        "{name}: creating {real} real keys and {} bulk records",
+        plan.big - real
     );
     let dir = store_dir(root, name);
     std::fs::create_dir_all(&dir).expect("store dir");
     let store = open(&dir);
     let keys = service(Arc::clone(&store), false);
     let start = Instant::now();
-    let real: Vec<String> = (0..plan.real)
+    let real: Vec<String> = (0..real)
         .map(|index| {
             let request = CreateKey {
                 role_names: vec!["deployer".into()],
@@ -275,13 +281,13 @@ fn create_stores(name: &str, plan: Plan, root: &Path, open: Open) {
         .collect();
     eprintln!(
         "  created {} keys in {:.1} s",
-        plan.real,
+        real.len(),
         start.elapsed().as_secs_f64()
     );
-    populate(&store, 0..plan.big - plan.real);
+    populate(&store, 0..plan.big - real.len(), threads);
     let small_dir = root.join(format!("{name}-small"));
     std::fs::create_dir_all(&small_dir).expect("store dir");
-    populate(&open(&small_dir), 0..plan.small);
+    populate(&open(&small_dir), 0..plan.small, threads);
     // Bench keys in a private temporary directory, read back by the children.
     std::fs::write(real_keys_file(root, name), real.join("\n")).expect("real keys file");
 }
@@ -591,7 +597,7 @@ fn load_rows_sqlite(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<M
     load_row(
         plan,
         backend,
-        "rusqlite point SELECT of a 400 B blob",
+        ("rusqlite point SELECT of a 400 B blob", Target::RatioAtMost(2.0)),
         rows,
         |id| {
             // Through the statement cache, as ak's own store does.
@@ -616,9 +622,15 @@ fn create_bare_sled(plan: Plan, root: &Path) {
 
 fn load_rows_sled(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Measurement>) {
     let db = sled::open(root.join("bare-sled")).expect("bare sled");
-    load_row(plan, backend, "sled get", rows, |id| {
-        drop(black_box(db.get(black_box(id.as_bytes()))));
-    });
+    load_row(
+        plan,
+        backend,
+        ("sled get", Target::RatioAtMost(2.0)),
+        rows,
+        |id| {
+            drop(black_box(db.get(black_box(id.as_bytes()))));
+        },
+    );
 }
 
 /// Loading a key by id through ak, beside `bare`, the backend's own lookup of a 400-byte value
@@ -626,7 +638,7 @@ fn load_rows_sled(plan: Plan, backend: &Backend, root: &Path, rows: &mut Vec<Mea
 fn load_row(
     plan: Plan,
     backend: &Backend,
-    baseline: &str,
+    (baseline, target): (&str, Target),
     rows: &mut Vec<Measurement>,
     mut bare: impl FnMut(&str),
 ) {
@@ -655,7 +667,7 @@ fn load_row(
         format!("load by id, {}, {} keys", backend.name, Plan::label(plan.big)),
         &batches[0],
         (baseline, &batches[1]),
-        Target::RatioAtMost(2.0),
+        target,
     ));
 }
 
@@ -817,6 +829,8 @@ fn replicate(plan: Plan, root: &Path, index: usize) {
     write_rows(plan, &sled, root, &mut rows);
     drop(sled);
 
+    postgres::pg_rows(plan, root, index, &mut rows);
+
     http::http_rows(plan.http, &root.join(format!("http-{index}")), &mut rows);
     for row in &rows {
         println!("{}", row.to_line());
@@ -870,12 +884,15 @@ fn main() {
         if plan.quick { "quick" } else { "full" },
         root.path().display()
     );
-    create_stores("SQLite", plan, root.path(), open_sqlite);
+    create_stores("SQLite", plan, root.path(), open_sqlite, plan.real, 2);
     create_bare_sqlite(plan, root.path());
     let sqlite_size = dir_size(&store_dir(root.path(), "SQLite"));
-    create_stores("sled", plan, root.path(), open_sled);
+    create_stores("sled", plan, root.path(), open_sled, plan.real, 2);
     create_bare_sled(plan, root.path());
     let sled_size = dir_size(&store_dir(root.path(), "sled"));
+    // The PostgreSQL rows' schemas live until the report is printed; `None` (after a "skipped"
+    // line) when no server answers.
+    let pg = postgres::create(plan, root.path());
     eprintln!("stores ready at {:.0} s", started.elapsed().as_secs_f64());
 
     let mut pooled: Vec<Measurement> = Vec::new();
@@ -917,6 +934,10 @@ fn main() {
         plan.schedule.repeats,
         started.elapsed().as_secs_f64()
     );
+    if pg.is_none() {
+        println!("(the PostgreSQL rows were skipped: no server answered; see the line above the table)");
+    }
+    drop(pg);
     if plan.quick {
         println!("(quick mode: small stores and few batches; the timings are not meaningful)");
     }

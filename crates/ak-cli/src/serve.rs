@@ -3,9 +3,8 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
 use std::sync::Arc;
+use std::time::Duration;
 
 use ak::expiring::ExpiryConfig;
 use ak::webhook::{AuditPipeline, DeliveryConfig, Webhooks};
@@ -134,6 +133,10 @@ pub(crate) fn run(context: &Context, args: &ServeArgs) -> Result<(), CliError> {
     // The master key first: a remote store without one is refused before it is touched.
     let master = context.master_key()?;
     let views = context.cli.store.open_all()?;
+    // The last handle on the store is dropped here, after the runtime has stopped: a PostgreSQL
+    // store closes its connections with a blocking call, which must not run on a runtime thread
+    // (where the router, and with it the service, is dropped when the server stops).
+    let _store = Arc::clone(&views.keys);
     let management_store = views.management;
     let mut webhooks = Webhooks::new(views.webhooks, master.clone());
     let mut builder = AccessKeys::builder();
