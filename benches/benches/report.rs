@@ -801,37 +801,49 @@ fn size_row(plan: Plan, name: &str, (apparent, allocated): (u64, u64)) -> Row {
     )
 }
 
+/// Whether the report measures section `name` (`sqlite`, `sled`, `postgres` or `http`):
+/// `AK_BENCH_ONLY=postgres,http` limits a run to those sections (the measuring processes inherit
+/// it); unset, every section runs.
+fn section(name: &str) -> bool {
+    std::env::var("AK_BENCH_ONLY").map_or(true, |only| {
+        only.split(',').any(|part| part.trim().eq_ignore_ascii_case(name))
+    })
+}
+
 /// A child process: opens the stores under `root` and measures every paired row once, printing
 /// one line per row for the parent.
 fn replicate(plan: Plan, root: &Path, index: usize) {
     let mut rows = Vec::new();
-    let mut sqlite = Backend::open("SQLite", plan, root, open_sqlite, index);
-    exchange_rows(plan, &mut sqlite, &mut rows);
-    verify_rows(plan, &sqlite, &mut rows);
-    load_rows_sqlite(plan, &sqlite, root, &mut rows);
-    search_rows(plan, &sqlite, &mut rows);
-    throughput_row(plan, &sqlite, &mut rows);
-    failing_auth_rows(plan, "SQLite", &sqlite.keys, &mut rows);
-    write_rows(plan, &sqlite, root, &mut rows);
-    drop(sqlite);
-
-    let mut sled = Backend::open("sled", plan, root, open_sled, index);
-    exchange_rows(plan, &mut sled, &mut rows);
-    load_rows_sled(plan, &sled, root, &mut rows);
-    search_rows(plan, &sled, &mut rows);
-    failing_auth_rows(plan, "sled", &sled.keys, &mut rows);
-    failing_auth_rows(
-        plan,
-        "memory store",
-        &service(Arc::new(MemoryKeyStore::new()), false),
-        &mut rows,
-    );
-    write_rows(plan, &sled, root, &mut rows);
-    drop(sled);
-
-    postgres::pg_rows(plan, root, index, &mut rows);
-
-    http::http_rows(plan.http, &root.join(format!("http-{index}")), &mut rows);
+    if section("sqlite") {
+        let mut sqlite = Backend::open("SQLite", plan, root, open_sqlite, index);
+        exchange_rows(plan, &mut sqlite, &mut rows);
+        verify_rows(plan, &sqlite, &mut rows);
+        load_rows_sqlite(plan, &sqlite, root, &mut rows);
+        search_rows(plan, &sqlite, &mut rows);
+        throughput_row(plan, &sqlite, &mut rows);
+        failing_auth_rows(plan, "SQLite", &sqlite.keys, &mut rows);
+        write_rows(plan, &sqlite, root, &mut rows);
+    }
+    if section("sled") {
+        let mut sled = Backend::open("sled", plan, root, open_sled, index);
+        exchange_rows(plan, &mut sled, &mut rows);
+        load_rows_sled(plan, &sled, root, &mut rows);
+        search_rows(plan, &sled, &mut rows);
+        failing_auth_rows(plan, "sled", &sled.keys, &mut rows);
+        failing_auth_rows(
+            plan,
+            "memory store",
+            &service(Arc::new(MemoryKeyStore::new()), false),
+            &mut rows,
+        );
+        write_rows(plan, &sled, root, &mut rows);
+    }
+    if section("postgres") {
+        postgres::pg_rows(plan, root, index, &mut rows);
+    }
+    if section("http") {
+        http::http_rows(plan.http, &root.join(format!("http-{index}")), &mut rows);
+    }
     for row in &rows {
         println!("{}", row.to_line());
     }
@@ -884,15 +896,23 @@ fn main() {
         if plan.quick { "quick" } else { "full" },
         root.path().display()
     );
-    create_stores("SQLite", plan, root.path(), open_sqlite, plan.real, 2);
-    create_bare_sqlite(plan, root.path());
-    let sqlite_size = dir_size(&store_dir(root.path(), "SQLite"));
-    create_stores("sled", plan, root.path(), open_sled, plan.real, 2);
-    create_bare_sled(plan, root.path());
-    let sled_size = dir_size(&store_dir(root.path(), "sled"));
+    let sqlite_size = section("sqlite").then(|| {
+        create_stores("SQLite", plan, root.path(), open_sqlite, plan.real, 2);
+        create_bare_sqlite(plan, root.path());
+        dir_size(&store_dir(root.path(), "SQLite"))
+    });
+    let sled_size = section("sled").then(|| {
+        create_stores("sled", plan, root.path(), open_sled, plan.real, 2);
+        create_bare_sled(plan, root.path());
+        dir_size(&store_dir(root.path(), "sled"))
+    });
     // The PostgreSQL rows' schemas live until the report is printed; `None` (after a "skipped"
     // line) when no server answers.
-    let pg = postgres::create(plan, root.path());
+    let pg = if section("postgres") {
+        postgres::create(plan, root.path())
+    } else {
+        None
+    };
     eprintln!("stores ready at {:.0} s", started.elapsed().as_secs_f64());
 
     let mut pooled: Vec<Measurement> = Vec::new();
@@ -918,8 +938,12 @@ fn main() {
         );
     }
     let mut rows: Vec<Row> = pooled.iter().map(Measurement::row).collect();
-    rows.push(size_row(plan, "SQLite", sqlite_size));
-    rows.push(size_row(plan, "sled", sled_size));
+    if let Some(size) = sqlite_size {
+        rows.push(size_row(plan, "SQLite", size));
+    }
+    if let Some(size) = sled_size {
+        rows.push(size_row(plan, "sled", size));
+    }
 
     println!("{}", ak_benches::table(&rows));
     println!(

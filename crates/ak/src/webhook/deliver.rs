@@ -448,6 +448,16 @@ async fn run(shared: Arc<Shared>, client: reqwest::Client, mut receiver: mpsc::R
     shared.idle.notify_all();
 }
 
+/// Runs a store call on the runtime's blocking pool, never on the dispatcher's own thread: a
+/// synchronous store client (PostgreSQL's) cannot run on a runtime thread, and a slow store must
+/// not stall the deliveries in flight. A panic in `work` is resumed here.
+async fn off_runtime<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}
+
 /// Starts one delivery per (event, matching webhook); waits for a free slot when
 /// [`DeliveryConfig::max_in_flight`] are in progress.
 async fn dispatch(
@@ -458,7 +468,8 @@ async fn dispatch(
     batch: Vec<AuditEvent>,
 ) {
     let count = u64::try_from(batch.len()).unwrap_or(u64::MAX);
-    let targets = match shared.webhooks.signing_targets() {
+    let lister = Arc::clone(shared);
+    let targets = match off_runtime(move || lister.webhooks.signing_targets()).await {
         Ok(targets) => {
             for error in targets.errors {
                 tracing::warn!(error = %error, "skipping a webhook whose secret cannot be opened");
@@ -550,7 +561,8 @@ impl Delivery {
             attempts += 1;
             if attempts > 1 {
                 tokio::time::sleep(config.delay_before(attempts)).await;
-                match self.shared.webhooks.exists(&self.webhook_id) {
+                let (shared, id) = (Arc::clone(&self.shared), self.webhook_id.clone());
+                match off_runtime(move || shared.webhooks.exists(&id)).await {
                     Ok(true) => {}
                     // Deleted meanwhile: no more attempts, nothing to report.
                     Ok(false) => return,
@@ -598,7 +610,8 @@ impl Delivery {
             Failure::Connect => event.with_data("error", "connect"),
             Failure::Request => event.with_data("error", "request"),
         };
-        self.shared.record(event);
+        let shared = Arc::clone(&self.shared);
+        off_runtime(move || shared.record(event)).await;
     }
 
     async fn attempt(&self, body: &[u8]) -> Attempt {
