@@ -106,6 +106,7 @@
 
 mod audit;
 mod error;
+mod json_table;
 mod management;
 mod pool;
 mod schema;

@@ -1,11 +1,15 @@
 //! [`ManagementKeyStore`] on SQLite: the `management_keys` table.
 
+use ak_core::StoreError;
 use ak_core::management::{ManagementKeyRecord, ManagementKeyStore};
-use ak_core::{BackendErrorKind, StoreError};
-use rusqlite::OptionalExtension;
 
-use crate::error::backend;
+use crate::json_table::JsonTable;
 use crate::store::SqliteKeyStore;
+
+const TABLE: JsonTable = JsonTable {
+    table: "management_keys",
+    kind: "management key",
+};
 
 fn decode(id: &str, body: &str) -> Result<ManagementKeyRecord, StoreError> {
     ManagementKeyRecord::from_stored_json(id, body.as_bytes())
@@ -13,63 +17,18 @@ fn decode(id: &str, body: &str) -> Result<ManagementKeyRecord, StoreError> {
 
 impl ManagementKeyStore for SqliteKeyStore {
     fn insert_management_key(&self, record: &ManagementKeyRecord) -> Result<(), StoreError> {
-        let body = serde_json::to_string(record).map_err(|err| {
-            backend(
-                BackendErrorKind::Other,
-                format!("management key {}: encoding the record", record.id()),
-                Some(Box::new(err)),
-            )
-        })?;
-        self.write("insert management key", |tx, fail| {
-            let exists = tx
-                .prepare_cached("SELECT 1 FROM management_keys WHERE id = ?1")
-                .and_then(|mut stmt| stmt.query_row([record.id()], |_| Ok(())).optional())
-                .map_err(fail)?;
-            if exists.is_some() {
-                return Err(StoreError::AlreadyExists {
-                    id: record.id().to_owned(),
-                });
-            }
-            tx.prepare_cached("INSERT INTO management_keys (id, body) VALUES (?1, ?2)")
-                .and_then(|mut stmt| stmt.execute([record.id(), body.as_str()]))
-                .map_err(fail)?;
-            Ok(())
-        })
+        TABLE.insert(self, record.id(), record)
     }
 
     fn get_management_key(&self, id: &str) -> Result<Option<ManagementKeyRecord>, StoreError> {
-        self.read("get management key", |conn, fail| {
-            let body = conn
-                .prepare_cached("SELECT body FROM management_keys WHERE id = ?1")
-                .and_then(|mut stmt| stmt.query_row([id], |row| row.get::<_, String>(0)).optional())
-                .map_err(fail)?;
-            body.map(|body| decode(id, &body)).transpose()
-        })
+        TABLE.get(self, id, decode)
     }
 
     fn list_management_keys(&self) -> Result<Vec<ManagementKeyRecord>, StoreError> {
-        self.read("list management keys", |conn, fail| {
-            let mut stmt = conn
-                .prepare_cached("SELECT id, body FROM management_keys ORDER BY id")
-                .map_err(fail)?;
-            let rows = stmt
-                .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
-                .map_err(fail)?;
-            rows.map(|row| {
-                let (id, body) = row.map_err(fail)?;
-                decode(&id, &body)
-            })
-            .collect()
-        })
+        TABLE.list(self, decode)
     }
 
     fn delete_management_key(&self, id: &str) -> Result<bool, StoreError> {
-        self.write("delete management key", |tx, fail| {
-            let removed = tx
-                .prepare_cached("DELETE FROM management_keys WHERE id = ?1")
-                .and_then(|mut stmt| stmt.execute([id]))
-                .map_err(fail)?;
-            Ok(removed > 0)
-        })
+        TABLE.delete(self, id)
     }
 }
