@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use ak_core::ExpiryFilter;
 use ak_core::{KeyRecord, Position, SearchQuery, SortField, StoreError};
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use serde_json::Value;
 
 use crate::error::Fail;
@@ -18,20 +18,29 @@ use crate::store::Db;
 /// The most rows one chunk fetches.
 const MAX_CHUNK: i64 = 1000;
 
-/// A statement and its parameters.
+/// A statement and its parameters, each with its type.
+///
+/// A search runs as an unnamed statement with typed parameters (`query_typed`): one round trip,
+/// planned for the very values it runs with. A named prepared statement would be planned
+/// generically after five runs, and the generic plan of `tenant_ids && $1 ... ORDER BY
+/// created_time LIMIT $n` walks the sort index and filters every row, a cost that grows with the
+/// table instead of with the matches.
 pub(crate) struct Plan {
     pub(crate) sql: String,
-    pub(crate) params: Vec<Box<dyn ToSql + Sync>>,
+    pub(crate) params: Vec<(Box<dyn ToSql + Sync>, Type)>,
 }
 
 impl Plan {
-    fn push(&mut self, value: impl ToSql + Sync + 'static) -> usize {
-        self.params.push(Box::new(value));
+    fn push(&mut self, value: impl ToSql + Sync + 'static, ty: Type) -> usize {
+        self.params.push((Box::new(value), ty));
         self.params.len()
     }
 
-    pub(crate) fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
-        self.params.iter().map(|param| param.as_ref()).collect()
+    pub(crate) fn typed(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
+        self.params
+            .iter()
+            .map(|(param, ty)| (param.as_ref(), ty.clone()))
+            .collect()
     }
 }
 
@@ -61,43 +70,43 @@ pub(crate) fn plan(table: &str, query: &SearchQuery, position: Option<&Position>
             .filter(|tenant| storable(tenant))
             .cloned()
             .collect();
-        let n = plan.push(tenants);
+        let n = plan.push(tenants, Type::TEXT_ARRAY);
         let _ = write!(plan.sql, " AND tenant_ids && ${n}::text[]");
     }
     if let Some(status) = query.status {
-        let n = plan.push(status.as_str());
+        let n = plan.push(status.as_str(), Type::TEXT);
         let _ = write!(plan.sql, " AND status = ${n}");
     }
     if let Some(user) = &query.bound_user_id {
-        let n = plan.push(user.clone());
+        let n = plan.push(user.clone(), Type::TEXT);
         let _ = write!(plan.sql, " AND bound_user_id = ${n}");
     }
     if let Some(creator) = &query.created_by {
-        let n = plan.push(creator.clone());
+        let n = plan.push(creator.clone(), Type::TEXT);
         let _ = write!(plan.sql, " AND created_by = ${n}");
     }
     let attributes = &query.custom_attributes;
     if !attributes.is_empty() && !attributes.iter().any(|(name, value)| unindexable(name, value)) {
-        let n = plan.push(Value::Object(attributes.clone()).to_string());
+        let n = plan.push(Value::Object(attributes.clone()).to_string(), Type::TEXT);
         let _ = write!(plan.sql, " AND attributes @> ${n}::text::jsonb");
     }
     match query.expiry {
         None => {}
         Some(ExpiryFilter::ExpiredAt(now)) => {
-            let n = plan.push(now);
+            let n = plan.push(now, Type::INT8);
             let _ = write!(plan.sql, " AND expire_time <= ${n}");
         }
         Some(ExpiryFilter::UnexpiredAt(now)) => {
-            let n = plan.push(now);
+            let n = plan.push(now, Type::INT8);
             let _ = write!(plan.sql, " AND (expire_time IS NULL OR expire_time > ${n})");
         }
     }
     if let Some(since) = query.not_used_since {
-        let n = plan.push(since);
+        let n = plan.push(since, Type::INT8);
         let _ = write!(plan.sql, " AND (last_used_time IS NULL OR last_used_time < ${n})");
     }
     if let Some(before) = query.expires_before {
-        let n = plan.push(before);
+        let n = plan.push(before, Type::INT8);
         let _ = write!(plan.sql, " AND expire_time < ${n}");
     }
     let column = match query.sort {
@@ -111,13 +120,18 @@ pub(crate) fn plan(table: &str, query: &SearchQuery, position: Option<&Position>
     };
     let at = match position {
         None => None,
-        Some(Position::CreatedTime(time, id)) => Some((plan.push(*time), plan.push(id.clone()))),
-        Some(Position::Name(name, id)) => Some((plan.push(name.clone()), plan.push(id.clone()))),
+        Some(Position::CreatedTime(time, id)) => {
+            Some((plan.push(*time, Type::INT8), plan.push(id.clone(), Type::TEXT)))
+        }
+        Some(Position::Name(name, id)) => Some((
+            plan.push(name.clone(), Type::TEXT),
+            plan.push(id.clone(), Type::TEXT),
+        )),
     };
     if let Some((value, id)) = at {
         let _ = write!(plan.sql, " AND ({column}, id) {after} (${value}, ${id})");
     }
-    let n = plan.push(limit);
+    let n = plan.push(limit, Type::INT8);
     let _ = write!(
         plan.sql,
         " ORDER BY {column} {direction}, id {direction} LIMIT ${n}"
@@ -148,7 +162,7 @@ pub(crate) fn candidates(
     let mut chunk = first_chunk(query);
     loop {
         let plan = plan(table, query, position.as_ref(), chunk);
-        let rows = db.query(&plan.sql, &plan.refs())?;
+        let rows = db.query_typed(&plan.sql, &plan.typed())?;
         let full = i64::try_from(rows.len()).is_ok_and(|len| len == chunk);
         for row in &rows {
             let id: String = row.get(0);

@@ -23,6 +23,12 @@ pub const MAX_ATTEMPTS: u32 = 5;
 /// opens the same database and schema.
 ///
 /// Cloning is cheap and shares the pool. See the [crate documentation](crate).
+///
+/// **Blocking: never call it on an async runtime thread.** The store uses the synchronous
+/// `postgres` client, which runs its own runtime inside every call: calling a `PgStore` (or
+/// dropping the last handle, which closes its connections) from a thread that drives a tokio
+/// runtime panics. From async code, call it through `tokio::task::spawn_blocking` (or a thread
+/// of your own).
 #[derive(Clone)]
 pub struct PgStore {
     inner: Arc<Inner>,
@@ -193,6 +199,16 @@ impl Db<'_> {
         Ok(self.conn.client.query(&statement, params)?)
     }
 
+    /// Runs `sql` as an unnamed statement with typed parameters: one round trip, planned for
+    /// these values (no generic plan), for statements whose text changes with the query.
+    pub(crate) fn query_typed(
+        &mut self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), postgres::types::Type)],
+    ) -> Result<Vec<postgres::Row>, Fail> {
+        Ok(self.conn.client.query_typed(sql, params)?)
+    }
+
     pub(crate) fn query_opt(
         &mut self,
         sql: &str,
@@ -249,7 +265,7 @@ impl PgStore {
         );
         let sql = format!("EXPLAIN {}", plan.sql);
         self.read("explain search", |db| {
-            let rows = db.query(&sql, &plan.refs())?;
+            let rows = db.query_typed(&sql, &plan.typed())?;
             Ok(rows
                 .iter()
                 .map(|row| row.get::<_, String>(0))
