@@ -70,11 +70,17 @@ pub(crate) async fn verify<T: Send + 'static>(
     Ok(ak::run_blocking(work).await)
 }
 
-/// A caller authenticated with a management key.
+/// A caller authenticated with a management key, and the address it called from: the audit
+/// trail records both for every management call.
 #[derive(Debug, Clone)]
-pub(crate) struct Manager(pub(crate) ManagementKey);
+pub(crate) struct Manager(pub(crate) ManagementKey, pub(crate) ClientIp);
 
 impl Manager {
+    /// Management calls recorded in the audit trail as made by this key from its address.
+    pub(crate) fn acting<'a>(&self, keys: &'a ak::AccessKeys) -> ak::Acting<'a> {
+        keys.acting(self.0.id.clone(), self.1.0)
+    }
+
     /// 403 unless the key may write.
     pub(crate) fn require_write(&self) -> Result<(), ApiError> {
         if self.0.read_only {
@@ -95,7 +101,9 @@ impl FromRequestParts<AppState> for Manager {
             .await
             .unwrap_or(ClientIp(None));
         let secret = bearer_secret(&parts.headers, &state.project_id);
-        authenticate_management(state, ip, secret).await.map(Self)
+        authenticate_management(state, ip, secret)
+            .await
+            .map(|key| Self(key, ip))
     }
 }
 

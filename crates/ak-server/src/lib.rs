@@ -31,8 +31,16 @@
 //! The paths, bodies and answers of Descope's API (see `GET /openapi.json` for the full schema):
 //! `POST /v1/mgmt/accesskey/{create,search,update,activate,deactivate,delete,rotate}`,
 //! `GET /v1/mgmt/accesskey?id=`, `POST /v1/mgmt/accesskey/{activate,deactivate,delete}/batch`,
-//! `GET /v1/mgmt/license`, `POST /v1/auth/accesskey/exchange`, `GET /v2/keys/<projectId>`,
-//! `GET /healthz`, `GET /openapi.json`.
+//! `GET /v1/mgmt/license`, `POST /v1/mgmt/audit/search`, `POST /v1/mgmt/audit/event`,
+//! `POST /v1/auth/accesskey/exchange`, `GET /v2/keys/<projectId>`, `GET /healthz`,
+//! `GET /openapi.json`.
+//!
+//! Audit search answers Descope's `{"audits": [...]}`, newest first, at most 10 000: `userId` is
+//! who acted (the management key's id for a management call made over HTTP, the key itself for an
+//! exchange), `externalIds` the keys the event concerns, `data` the event's details plus its
+//! `outcome` (and `reason` for a failure); `device`, `method` and `geo` are always `""`. The
+//! `userIds` filter matches the keys concerned, as `externalIds`/`loginIds` do. Events recorded
+//! before the search are written first, so they are visible.
 //!
 //! ak's own: `POST /v1/mgmt/webhook/create` (`{"url", "actions"}`; answers the webhook and its
 //! signing secret, shown once), `GET /v1/mgmt/webhook/list`, `POST /v1/mgmt/webhook/delete`
@@ -42,7 +50,7 @@
 //! [`ak::webhook`].
 //!
 //! Management calls take `Authorization: Bearer <projectId>:<managementKey>` (a read-only key may
-//! only load, search and read the license; 403 otherwise); the exchange takes
+//! only load, search, search the audit trail and read the license; 403 otherwise); the exchange takes
 //! `Bearer <projectId>:<accessKey>`. The project id must be the configured issuer.
 //!
 //! # Console

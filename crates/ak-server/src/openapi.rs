@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::handlers::{exchange, management, public, webhook};
+use crate::handlers::{audit, exchange, management, public, webhook};
 
 /// The API description served at `GET /openapi.json`.
 #[derive(Debug, OpenApi)]
@@ -26,6 +26,8 @@ use crate::handlers::{exchange, management, public, webhook};
         management::delete_batch,
         management::rotate,
         management::license,
+        audit::search,
+        audit::event,
         webhook::create,
         webhook::list,
         webhook::delete,
@@ -59,8 +61,8 @@ impl Modify for BearerAuth {
 #[cfg(test)]
 mod tests {
     use ak::limits::{
-        MAX_BATCH_IDS, MAX_DESCRIPTION_CHARS, MAX_ID_CHARS, MAX_NAME_CHARS, MAX_PERMITTED_IPS, MAX_ROLES,
-        MAX_SEARCH_TEXT_CHARS, MAX_TENANTS,
+        MAX_AUDIT_ACTION_CHARS, MAX_AUDIT_FILTER_VALUES, MAX_BATCH_IDS, MAX_DESCRIPTION_CHARS, MAX_ID_CHARS,
+        MAX_NAME_CHARS, MAX_PERMITTED_IPS, MAX_ROLES, MAX_SEARCH_TEXT_CHARS, MAX_TENANTS,
     };
     use serde_json::{Value, json};
 
@@ -121,6 +123,33 @@ mod tests {
             ("IdsRequest", "ids", "maxItems", MAX_BATCH_IDS),
             ("SearchRequest", "tenantIds", "maxItems", MAX_TENANTS),
             ("SearchRequest", "text", "maxLength", MAX_SEARCH_TEXT_CHARS),
+            (
+                "AuditSearchRequest",
+                "userIds",
+                "maxItems",
+                MAX_AUDIT_FILTER_VALUES,
+            ),
+            (
+                "AuditSearchRequest",
+                "actions",
+                "maxItems",
+                MAX_AUDIT_FILTER_VALUES,
+            ),
+            (
+                "AuditSearchRequest",
+                "excludedActions",
+                "maxItems",
+                MAX_AUDIT_FILTER_VALUES,
+            ),
+            (
+                "AuditSearchRequest",
+                "remoteAddresses",
+                "maxItems",
+                MAX_AUDIT_FILTER_VALUES,
+            ),
+            ("AuditSearchRequest", "text", "maxLength", MAX_SEARCH_TEXT_CHARS),
+            ("AuditEventRequest", "action", "maxLength", MAX_AUDIT_ACTION_CHARS),
+            ("AuditEventRequest", "actorId", "maxLength", MAX_ID_CHARS),
         ];
         for (schema, name, keyword, limit) in cases {
             assert_eq!(
@@ -135,6 +164,9 @@ mod tests {
             ("UpdateRequest", "name"),
             ("IdRequest", "id"),
             ("IdsRequest", "ids"),
+            ("AuditEventRequest", "action"),
+            ("AuditEventRequest", "type"),
+            ("AuditEventRequest", "actorId"),
         ] {
             let list = schemas[schema]["required"]
                 .as_array()

@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use crate::config::{ConfigError, ServerConfig};
 use crate::console::session::Sessions;
 use crate::error::ApiError;
-use crate::handlers::{Logged, exchange, management, public, webhook};
+use crate::handlers::{Logged, audit, exchange, management, public, webhook};
 use crate::rate_limit::RateLimiter;
 use crate::state::{AppState, Shared};
 
@@ -61,6 +61,8 @@ pub fn router(
         .route("/v1/mgmt/accesskey/delete/batch", post(management::delete_batch))
         .route("/v1/mgmt/accesskey/rotate", post(management::rotate))
         .route("/v1/mgmt/license", get(management::license))
+        .route("/v1/mgmt/audit/search", post(audit::search))
+        .route("/v1/mgmt/audit/event", post(audit::event))
         .route("/v1/mgmt/webhook/create", post(webhook::create))
         .route("/v1/mgmt/webhook/list", get(webhook::list))
         .route("/v1/mgmt/webhook/delete", post(webhook::delete))

@@ -472,3 +472,123 @@ pub struct WebhooksResponse {
     /// Every webhook, by id.
     pub webhooks: Vec<WebhookResponse>,
 }
+
+/// `POST /v1/mgmt/audit/search`, in Descope's shape; `null` and absent mean "not set" for every
+/// field. ak records no device, method or geo: a non-empty filter on one of them matches nothing.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditSearchRequest {
+    /// Events about any of these keys (access-key ids, or management-key ids for
+    /// `managementkey.*`).
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub user_ids: Option<Vec<String>>,
+    /// Events with any of these actions.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub actions: Option<Vec<String>>,
+    /// Events with none of these actions.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub excluded_actions: Option<Vec<String>>,
+    /// Events from any of these devices (ak records none).
+    #[serde(default)]
+    pub devices: Option<Vec<String>>,
+    /// Events with any of these authentication methods (ak records none).
+    #[serde(default)]
+    pub methods: Option<Vec<String>>,
+    /// Events from any of these geographies (ak records none).
+    #[serde(default)]
+    pub geos: Option<Vec<String>>,
+    /// Events from any of these client addresses.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub remote_addresses: Option<Vec<String>>,
+    /// Events naming any of these key ids in `externalIds`.
+    #[serde(default)]
+    pub login_ids: Option<Vec<String>>,
+    /// The same as `loginIds` (the name the Python SDK sends).
+    #[serde(default)]
+    pub external_ids: Option<Vec<String>>,
+    /// Events concerning any of these tenants.
+    #[serde(default)]
+    pub tenants: Option<Vec<String>>,
+    /// With `tenants`: also events that concern no tenant.
+    #[serde(default)]
+    pub no_tenants: Option<bool>,
+    /// Events where this text occurs (action, actor, key id, address, reason, tenant, data).
+    #[serde(default)]
+    #[schema(max_length = 256)]
+    pub text: Option<String>,
+    /// Events at or after this time (Unix ms; a fraction, as the Python SDK sends, is allowed).
+    #[serde(default)]
+    pub from: Option<f64>,
+    /// Events at or before this time (Unix ms; a fraction is allowed).
+    #[serde(default)]
+    pub to: Option<f64>,
+}
+
+/// One audit event in Descope's shape.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecordResponse {
+    /// The project id.
+    pub project_id: String,
+    /// Who acted: the management key id, `cli:$USER`, or for an exchange the access key itself.
+    pub user_id: String,
+    /// What happened, e.g. `accesskey.create`.
+    pub action: String,
+    /// When it happened (Unix ms).
+    pub occurred: i64,
+    /// Always `""`: ak records no device.
+    pub device: String,
+    /// Always `""`: ak records no method.
+    pub method: String,
+    /// Always `""`: ak records no geography.
+    pub geo: String,
+    /// The client's address, `""` when unknown.
+    pub remote_address: String,
+    /// The keys it concerns.
+    pub external_ids: Vec<String>,
+    /// The tenants it concerns.
+    pub tenants: Vec<String>,
+    /// Details: the event's own data, plus `outcome` and, for a failure, `reason`.
+    #[schema(value_type = Object)]
+    pub data: Map<String, Value>,
+}
+
+/// `POST /v1/mgmt/audit/search`: matching events, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditSearchResponse {
+    /// The events.
+    pub audits: Vec<AuditRecordResponse>,
+}
+
+/// `POST /v1/mgmt/audit/event`: an application's own event, in Descope's shape.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEventRequest {
+    /// The action (required); ak's own names (`accesskey.*`, `managementkey.*`, `signingkey.*`,
+    /// `webhook.*`) are refused.
+    #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
+    pub action: Option<String>,
+    /// `info`, `warn` or `error` (required).
+    #[serde(default, rename = "type")]
+    #[schema(value_type = String, required = true)]
+    pub event_type: Option<String>,
+    /// Who acted (required).
+    #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
+    pub actor_id: Option<String>,
+    /// The tenant it concerns.
+    #[serde(default)]
+    pub tenant_id: Option<String>,
+    /// The key or user it concerns.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Details.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Map<String, Value>>,
+}

@@ -19,6 +19,8 @@ pub(crate) struct TestServer {
     pub(crate) base: String,
     pub(crate) admin: String,
     pub(crate) reader: String,
+    /// The full management key's id (the actor of its calls in the audit trail).
+    pub(crate) admin_id: String,
     pub(crate) store: Arc<MemoryKeyStore>,
     pub(crate) management: ManagementKeys,
     pub(crate) client: reqwest::Client,
@@ -36,6 +38,7 @@ pub(crate) async fn start_with(config: ServerConfig, tls: Option<TlsConfig>) -> 
         .shared_store(store.clone())
         .signing_keys(KeySet::new(SigningKey::generate()))
         .issuer(PROJECT)
+        .audit_store(store.clone())
         .webhooks(ak::webhook::Webhooks::new(
             store.clone(),
             ak::signing::MasterKey::generate().unwrap(),
@@ -62,6 +65,7 @@ pub(crate) async fn start_with(config: ServerConfig, tls: Option<TlsConfig>) -> 
         base: format!("{scheme}://{addr}"),
         admin: admin.cleartext.expose_secret().to_owned(),
         reader: reader.cleartext.expose_secret().to_owned(),
+        admin_id: admin.key.id.clone(),
         store,
         management,
         client: reqwest::Client::new(),

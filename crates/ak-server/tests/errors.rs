@@ -7,7 +7,7 @@ use base64::Engine;
 use common::{PROJECT, assert_error, decode, start};
 use serde_json::{Value, json};
 
-const POSTS: [&str; 11] = [
+const POSTS: [&str; 13] = [
     "/v1/mgmt/accesskey/create",
     "/v1/mgmt/accesskey/search",
     "/v1/mgmt/accesskey/update",
@@ -18,6 +18,8 @@ const POSTS: [&str; 11] = [
     "/v1/mgmt/accesskey/activate/batch",
     "/v1/mgmt/accesskey/deactivate/batch",
     "/v1/mgmt/accesskey/delete/batch",
+    "/v1/mgmt/audit/search",
+    "/v1/mgmt/audit/event",
     "/v1/auth/accesskey/exchange",
 ];
 

@@ -1,8 +1,9 @@
 //! `/v1/mgmt/accesskey/...` and `/v1/mgmt/license`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use ak::{CreateKey, SearchQuery, SortField, UpdateKey};
+use ak::{Acting, CreateKey, ManageError, SearchQuery, SortField, UpdateKey};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -25,6 +26,18 @@ fn logged(manager: &Manager, key_id: Option<&str>) -> Logged {
         key_id: key_id.map(str::to_owned),
         caller: Some(manager.0.id.clone()),
     }
+}
+
+/// Runs a management call as blocking work, recorded in the audit trail with the management key's
+/// id as the actor and the client's address.
+async fn as_manager<T: Send + 'static>(
+    state: &AppState,
+    manager: &Manager,
+    work: impl FnOnce(&Acting<'_>) -> Result<T, ManageError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let keys = Arc::clone(state.keys.inner());
+    let manager = manager.clone();
+    Ok(ak::run_blocking(move || work(&manager.acting(&keys))).await?)
 }
 
 fn created(created: ak::CreatedKey) -> CreatedResponse {
@@ -72,7 +85,7 @@ pub(crate) async fn create(
     let result = async {
         manager.require_write()?;
         let request = create_request(body, manager.0.id.clone())?;
-        Ok(state.keys.create(request).await?)
+        as_manager(&state, &manager, move |acting| acting.create(request)).await
     }
     .await;
     let key_id = result
@@ -192,7 +205,9 @@ pub(crate) async fn update(
             permitted_ips: body.permitted_ips,
         };
         Ok(KeyResponse {
-            key: state.keys.update(request).await?.into(),
+            key: as_manager(&state, &manager, move |acting| acting.update(request))
+                .await?
+                .into(),
         })
     }
     .await;
@@ -212,11 +227,12 @@ async fn single(state: AppState, manager: Manager, body: IdRequest, op: Single) 
     let result = async {
         manager.require_write()?;
         let id = required(body.id, "id")?;
-        match op {
-            Single::Activate => state.keys.activate(id).await?,
-            Single::Deactivate => state.keys.deactivate(id).await?,
-            Single::Delete => state.keys.delete(id).await?,
-        }
+        as_manager(&state, &manager, move |acting| match op {
+            Single::Activate => acting.activate(&id),
+            Single::Deactivate => acting.deactivate(&id),
+            Single::Delete => acting.delete(&id),
+        })
+        .await?;
         Ok(EmptyResponse {})
     }
     .await;
@@ -230,11 +246,12 @@ async fn batch(state: AppState, manager: Manager, body: IdsRequest, op: Single) 
             .ids
             .filter(|ids| !ids.is_empty())
             .ok_or_else(|| ApiError::missing("ids"))?;
-        match op {
-            Single::Activate => state.keys.activate_batch(ids).await?,
-            Single::Deactivate => state.keys.deactivate_batch(ids).await?,
-            Single::Delete => state.keys.delete_batch(ids).await?,
-        }
+        as_manager(&state, &manager, move |acting| match op {
+            Single::Activate => acting.activate_batch(&ids),
+            Single::Deactivate => acting.deactivate_batch(&ids),
+            Single::Delete => acting.delete_batch(&ids),
+        })
+        .await?;
         Ok(EmptyResponse {})
     }
     .await;
@@ -291,7 +308,8 @@ pub(crate) async fn rotate(
     let result = async {
         manager.require_write()?;
         let id = required(body.id, "id")?;
-        Ok(created(state.keys.rotate(id, Duration::ZERO).await?))
+        let rotated = as_manager(&state, &manager, move |acting| acting.rotate(&id, Duration::ZERO)).await?;
+        Ok(created(rotated))
     }
     .await;
     reply(logged(&manager, id.as_deref()), result)

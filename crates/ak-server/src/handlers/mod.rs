@@ -1,6 +1,7 @@
 //! The handlers: each parses the request into the facade's types, calls the facade once, and
 //! maps the result to Descope's shapes. No policy lives here.
 
+pub(crate) mod audit;
 pub(crate) mod exchange;
 pub(crate) mod management;
 pub(crate) mod public;
