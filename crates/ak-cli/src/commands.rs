@@ -45,7 +45,7 @@ impl Context {
         }
     }
 
-    fn views(&self) -> Result<&AllViews, CliError> {
+    pub(crate) fn views(&self) -> Result<&AllViews, CliError> {
         if let Some(views) = self.views.get() {
             return Ok(views);
         }
@@ -54,11 +54,13 @@ impl Context {
     }
 
     /// Records a management call of this command in the audit trail, as `cli:$USER`.
-    fn audit<T>(
+    /// Records one management call of this command in the store's audit trail (written before
+    /// the command exits), as made by `cli:$USER`.
+    pub(crate) fn audit<T, E>(
         &self,
         action: &str,
         ids: &[String],
-        result: &Result<T, ak::ManageError>,
+        result: &Result<T, E>,
     ) -> Result<(), CliError> {
         let views = self.views()?;
         let recorder = self

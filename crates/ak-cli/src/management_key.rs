@@ -3,6 +3,7 @@
 use clap::Subcommand;
 use serde_json::json;
 
+use ak::crates::core::audit::actions;
 use ak::{ManagementKey, ManagementKeys};
 
 use crate::commands::{Context, creator};
@@ -30,7 +31,8 @@ pub(crate) enum ManagementKeyCommand {
 }
 
 fn manager(context: &Context) -> Result<ManagementKeys, CliError> {
-    let (_, store) = context.cli.store.open_both()?;
+    // The context's one handle: sled allows one per directory, and the audit trail uses it too.
+    let store = std::sync::Arc::clone(&context.views()?.management);
     Ok(ManagementKeys::new(store).map_err(ak::ConfigError::from)?)
 }
 
@@ -54,7 +56,10 @@ pub(crate) fn run(context: &Context, command: &ManagementKeyCommand) -> Result<(
     let keys = manager(context)?;
     match command {
         ManagementKeyCommand::Create { name, read_only } => {
-            let created = keys.create(name, *read_only, &creator())?;
+            let result = keys.create(name, *read_only, &creator());
+            let ids: Vec<String> = result.iter().map(|created| created.key.id.clone()).collect();
+            context.audit(actions::MANAGEMENT_KEY_CREATE, &ids, &result)?;
+            let created = result?;
             if context.cli.json {
                 return context.print_json(&json!({
                     "cleartext": created.cleartext.expose_secret(),
@@ -82,7 +87,9 @@ pub(crate) fn run(context: &Context, command: &ManagementKeyCommand) -> Result<(
             }
         }
         ManagementKeyCommand::Delete { id } => {
-            keys.delete(id)?;
+            let result = keys.delete(id);
+            context.audit(actions::MANAGEMENT_KEY_DELETE, std::slice::from_ref(id), &result)?;
+            result?;
             if context.cli.json {
                 context.print("{}")
             } else {

@@ -11,9 +11,6 @@ use ak::{
     StoreError,
 };
 
-/// Both views of one opened store: access keys and management keys.
-pub(crate) type Views = (Arc<dyn KeyStore>, Arc<dyn ManagementKeyStore>);
-
 /// Every view of one opened store: access keys, management keys and the signing-key set.
 pub(crate) struct AllViews {
     pub(crate) keys: Arc<dyn KeyStore>,
@@ -80,13 +77,6 @@ impl StoreUrl {
             Self::Sqlite(path) | Self::Sled(path) => Some(path),
             Self::Postgres(_) => None,
         }
-    }
-
-    /// Opens the store once and returns its access-key and management-key views (sled allows
-    /// one open handle per directory, so both must share it).
-    pub(crate) fn open_both(&self) -> Result<Views, StoreError> {
-        let views = self.open_all()?;
-        Ok((views.keys, views.management))
     }
 
     /// Opens the store once and returns all its views (sled allows one open handle per

@@ -1040,3 +1040,70 @@ fn audit_trail_last_use_and_stale_and_expiring_keys_from_the_cli() {
     assert!(!everything.contains(&used_key));
     assert!(!everything.contains(used_key.rsplit('_').next().unwrap()));
 }
+
+#[test]
+fn management_key_changes_are_in_the_audit_trail_on_every_local_store() {
+    for store in ["sqlite:keys.db", "sled:keys.sled"] {
+        let dir = tempfile::tempdir().unwrap();
+        let created = ak(
+            dir.path(),
+            &[
+                "--store",
+                store,
+                "--json",
+                "management-key",
+                "create",
+                "--name",
+                "ops",
+            ],
+        )
+        .ok()
+        .json();
+        let id = created["key"]["id"].as_str().unwrap().to_owned();
+        let cleartext = created["cleartext"].as_str().unwrap().to_owned();
+        ak(dir.path(), &["--store", store, "management-key", "delete", &id]).ok();
+        // A second delete fails, and is recorded as a failure.
+        assert_eq!(
+            ak(dir.path(), &["--store", store, "management-key", "delete", &id]).code,
+            1
+        );
+
+        let trail = ak(dir.path(), &["--store", store, "--json", "audit", "--key", &id]).ok();
+        assert!(
+            !trail.stdout.contains(&cleartext),
+            "{store}: no cleartext in the trail"
+        );
+        let audits = trail.json()["audits"].as_array().unwrap().clone();
+        let seen: Vec<(String, String)> = audits
+            .iter()
+            .map(|event| {
+                (
+                    event["action"].as_str().unwrap().to_owned(),
+                    event["outcome"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let actions: Vec<&str> = seen.iter().map(|(action, _)| action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "managementkey.delete",
+                "managementkey.delete",
+                "managementkey.create"
+            ],
+            "{store}: newest first: {seen:?}"
+        );
+        assert_ne!(seen[0].1, "success", "{store}: the failed delete: {seen:?}");
+        assert_eq!(
+            (seen[1].1.as_str(), seen[2].1.as_str()),
+            ("success", "success"),
+            "{store}"
+        );
+        assert!(
+            audits
+                .iter()
+                .all(|event| event["actor"].as_str().unwrap().starts_with("cli")),
+            "{store}: {audits:?}"
+        );
+    }
+}

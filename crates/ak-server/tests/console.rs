@@ -7,7 +7,7 @@ use ak_server::{ServerConfig, TlsConfig};
 use common::{PROJECT, TestServer, start, start_with};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn browser() -> reqwest::Client {
     reqwest::Client::builder()
@@ -559,5 +559,77 @@ async fn edit_keeps_unticked_fields_and_batch_confirms_the_count() {
     assert_eq!(deleted.status, 303);
     assert_eq!(key_count(&server).await, 0);
     assert!(console.get("/console/keys").await.body.contains("3 keys deleted"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn management_key_changes_in_the_console_are_in_the_audit_trail() {
+    let server = start(ServerConfig::default()).await;
+    let console = sign_in(&server, &server.admin).await;
+    let csrf = console.csrf().await;
+    let created = console
+        .post(
+            "/console/management-keys",
+            &[("csrf", &csrf), ("name", "made in the console")],
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let made = server
+        .management
+        .list()
+        .unwrap()
+        .into_iter()
+        .find(|key| key.name == "made in the console")
+        .expect("the new management key");
+    let revoked = console
+        .post(
+            &format!("/console/management-keys/{}/revoke", made.id),
+            &[("csrf", &csrf), ("confirmed", "1")],
+        )
+        .await;
+    assert_eq!(revoked.status, 303, "{}", revoked.body);
+    assert!(
+        server
+            .management
+            .list()
+            .unwrap()
+            .iter()
+            .all(|key| key.id != made.id)
+    );
+
+    let (status, found) = server
+        .post(
+            "/v1/mgmt/audit/search",
+            json!({"actions": ["managementkey.create", "managementkey.delete"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    let audits = found["audits"].as_array().unwrap();
+    let seen: Vec<(&str, &str, &Value)> = audits
+        .iter()
+        .map(|event| {
+            (
+                event["action"].as_str().unwrap(),
+                event["userId"].as_str().unwrap(),
+                &event["externalIds"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "managementkey.delete",
+                server.admin_id.as_str(),
+                &json!([made.id])
+            ),
+            (
+                "managementkey.create",
+                server.admin_id.as_str(),
+                &json!([made.id])
+            ),
+        ],
+        "newest first, the signed-in key as the actor"
+    );
     server.stop().await;
 }

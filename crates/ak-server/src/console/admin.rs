@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use ak::crates::core::audit::{actions, reasons};
 use ak::{ManageError, ManagementKey};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -22,6 +23,15 @@ async fn blocking<T: Send + 'static>(
         Ok(result) => result.map_err(ApiError::from),
         Err(error) => Err(ApiError::internal(&error)),
     }
+}
+
+/// Records a management-key change made in the console, with the signed-in key as the actor.
+fn record(state: &AppState, signed: &Signed, action: &str, ids: Vec<String>, failed: bool) {
+    state.keys.inner().acting(signed.key.id.clone(), None).record(
+        action,
+        ids,
+        failed.then_some(reasons::ERROR),
+    );
 }
 
 fn revoke_url(id: &str) -> String {
@@ -103,6 +113,14 @@ pub(crate) async fn create(State(state): State<AppState>, change: Change) -> Res
         })
         .await
     };
+    let created_ids: Vec<String> = created.iter().map(|created| created.key.id.clone()).collect();
+    record(
+        &state,
+        &signed,
+        actions::MANAGEMENT_KEY_CREATE,
+        created_ids,
+        created.is_err(),
+    );
     match created {
         Ok(created) => {
             let body = html! {
@@ -189,7 +207,15 @@ pub(crate) async fn revoke(
     change: Change,
 ) -> Response {
     let target = id.clone();
-    match blocking(&state, move |management| management.delete(&target)).await {
+    let deleted = blocking(&state, move |management| management.delete(&target)).await;
+    record(
+        &state,
+        &change.signed,
+        actions::MANAGEMENT_KEY_DELETE,
+        vec![id.clone()],
+        deleted.is_err(),
+    );
+    match deleted {
         Ok(()) => {
             change
                 .signed
