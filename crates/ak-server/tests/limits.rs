@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ak_server::{ServerConfig, TlsConfig};
 use common::{PROJECT, assert_error, decode, start, start_with};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -44,7 +44,7 @@ async fn failed_authentications_are_rate_limited_per_client() {
     config.auth_failures_per_second = 0.01;
     config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     let server = start(config).await;
-    let (_, cleartext) = server.create(json!({"name": "k"})).await;
+    let (id, cleartext) = server.create(json!({"name": "k"})).await;
     // Successes never count.
     for _ in 0..10 {
         assert_eq!(
@@ -67,6 +67,24 @@ async fn failed_authentications_are_rate_limited_per_client() {
         exchange_from(&server, &cleartext, Some("198.51.100.1")).await.0,
         429
     );
+    // Both refusals are in the audit trail as rate-limited, from that client; the key id only
+    // where the presented key parsed.
+    let (status, found) = server
+        .post(
+            "/v1/mgmt/audit/search",
+            json!({"actions": ["accesskey.exchange.failed"], "remoteAddresses": ["198.51.100.1"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    let limited: Vec<&Value> = found["audits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["data"]["reason"] == "rate-limited")
+        .collect();
+    assert_eq!(limited.len(), 2, "{found}");
+    assert_eq!(limited[0]["externalIds"], json!([id]), "{found}");
+    assert_eq!(limited[1]["externalIds"], json!([]), "{found}");
     let management = server
         .client
         .post(server.url("/v1/mgmt/accesskey/search"))

@@ -217,6 +217,24 @@ impl AccessKeys {
         result
     }
 
+    /// Records an exchange refused before any work because its client was over the failed
+    /// authentication rate limit (the server's limiter): `accesskey.exchange.failed` with reason
+    /// `rate-limited`, the client's address, and the key id only when `presented` parses as a
+    /// key. Never blocks: the event goes through the background recorder like every other.
+    pub fn record_rate_limited_exchange(&self, presented: Option<&str>, client: Option<std::net::IpAddr>) {
+        let id = presented.and_then(ak_core::key_format::presented_key_id);
+        let now_ms = self.manager.clock().now_millis();
+        let event = AuditEvent::new(
+            actions::ACCESS_KEY_EXCHANGE_FAILED,
+            id.unwrap_or_default(),
+            now_ms,
+        )
+        .with_keys(id)
+        .failed(ak_core::audit::reasons::RATE_LIMITED)
+        .with_client(client.map(|ip| ip.to_string()));
+        self.trail.record(event);
+    }
+
     fn exchange_unrecorded(
         &self,
         presented: &str,

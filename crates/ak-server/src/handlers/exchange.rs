@@ -27,6 +27,11 @@ pub(crate) async fn exchange(
 ) -> Response {
     let bucket = client.bucket();
     if let Err(seconds) = state.limiter.check(bucket) {
+        let presented = bearer_secret(&headers, &state.project_id);
+        state
+            .keys
+            .inner()
+            .record_rate_limited_exchange(presented.as_ref().map(|secret| secret.as_str()), client.0);
         return reply(
             Logged::default(),
             Err::<ExchangeResponseBody, _>(ApiError::rate_limited(seconds)),
