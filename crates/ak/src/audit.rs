@@ -60,6 +60,12 @@ pub(crate) struct Trail {
 }
 
 impl Trail {
+    /// Whether anything is recorded at all: without an audit store or a usage store the
+    /// exchange path builds no event (no clock read, no id, no allocation).
+    pub(crate) fn is_off(&self) -> bool {
+        self.recorder.is_none() && self.usage.is_none()
+    }
+
     pub(crate) fn record(&self, event: AuditEvent) {
         if let Some(recorder) = &self.recorder {
             recorder.record(event);

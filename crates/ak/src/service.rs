@@ -192,6 +192,9 @@ impl AccessKeys {
         options: &ExchangeOptions,
     ) -> Result<ExchangeResponse, ExchangeError> {
         let result = self.exchange_unrecorded(presented, options);
+        if self.trail.is_off() {
+            return result;
+        }
         let now_ms = self.manager.clock().now_millis();
         let client = options.client_ip.map(|ip| ip.to_string());
         let event = match &result {
