@@ -109,30 +109,42 @@ impl FromRequestParts<AppState> for Manager {
 
 /// The management key whose cleartext is `secret`, as every caller checks it (the API's bearer
 /// header and the console's sign-in): 429 before any verification when `ip` has no failures
-/// left, the verification within the hashing bound, and a failure counted against `ip`.
-/// `None` (no usable credential) fails like a wrong key.
+/// left, then [`verified`].
 pub(crate) async fn authenticate_management(
     state: &AppState,
     ip: ClientIp,
     secret: Option<Zeroizing<String>>,
 ) -> Result<ManagementKey, ApiError> {
-    let bucket = ip.bucket();
-    state.limiter.check(bucket).map_err(ApiError::rate_limited)?;
+    state.limiter.check(ip.bucket()).map_err(ApiError::rate_limited)?;
+    let management = Arc::clone(&state.management);
+    verified(state, ip, secret, move |secret| management.authenticate(secret)).await
+}
+
+/// `check` of the presented `secret`, as every credential is checked once the rate limiter let
+/// the client through: on the blocking pool within the hashing bound ([`verify`]), and an
+/// authentication failure counted against `ip`. `None` (no usable credential) fails like a
+/// wrong secret.
+pub(crate) async fn verified<T, E>(
+    state: &AppState,
+    ip: ClientIp,
+    secret: Option<Zeroizing<String>>,
+    check: impl FnOnce(&str) -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    E: Into<ApiError> + Send + 'static,
+{
     let result = match secret {
         None => Err(ApiError::unauthorized()),
-        Some(secret) => {
-            let management = Arc::clone(&state.management);
-            match verify(state, move || management.authenticate(&secret)).await {
-                Ok(Ok(key)) => Ok(key),
-                Ok(Err(error)) => Err(error.into()),
-                Err(error) => Err(error),
-            }
-        }
+        Some(secret) => match verify(state, move || check(&secret)).await {
+            Ok(checked) => checked.map_err(Into::into),
+            Err(error) => Err(error),
+        },
     };
     if let Err(error) = &result
         && error.is_auth_failure()
     {
-        state.limiter.fail(bucket);
+        state.limiter.fail(ip.bucket());
     }
     result
 }

@@ -33,7 +33,9 @@
 //! `GET /v1/mgmt/accesskey?id=`, `POST /v1/mgmt/accesskey/{activate,deactivate,delete}/batch`,
 //! `GET /v1/mgmt/license`, `POST /v1/mgmt/audit/search`, `POST /v1/mgmt/audit/event`,
 //! `POST /v1/auth/accesskey/exchange`, `GET /v2/keys/<projectId>`, `GET /healthz`,
-//! `GET /openapi.json`.
+//! `GET /openapi.json`; and ak's own `POST /v1/mgmt/webhook/{create,delete}`,
+//! `GET /v1/mgmt/webhook/list` and `GET /metrics` (the Prometheus text format, for any management
+//! key: `ak_audit_events_dropped_total` and `ak_key_uses_dropped_total`).
 //!
 //! Audit search answers Descope's `{"audits": [...]}`, newest first, at most 10 000: `userId` is
 //! who acted (the management key's id for a management call made over HTTP, the key itself for an

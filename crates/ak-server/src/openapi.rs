@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::handlers::{audit, exchange, management, public, webhook};
+use crate::handlers::{audit, exchange, management, metrics, public, webhook};
 
 /// The API description served at `GET /openapi.json`.
 #[derive(Debug, OpenApi)]
@@ -34,6 +34,7 @@ use crate::handlers::{audit, exchange, management, public, webhook};
         exchange::exchange,
         public::jwks,
         public::healthz,
+        metrics::metrics,
         public::openapi,
     ),
     components(schemas(ErrorBody)),

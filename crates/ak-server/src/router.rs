@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 use crate::config::{ConfigError, ServerConfig};
 use crate::console::session::Sessions;
 use crate::error::ApiError;
-use crate::handlers::{Logged, audit, exchange, management, public, webhook};
+use crate::handlers::{Logged, audit, exchange, management, metrics, public, webhook};
 use crate::rate_limit::RateLimiter;
 use crate::state::{AppState, Shared};
 
@@ -69,6 +69,7 @@ pub fn router(
         .route("/v1/auth/accesskey/exchange", post(exchange::exchange))
         .route("/v2/keys/{project_id}", get(public::jwks))
         .route("/healthz", get(public::healthz))
+        .route("/metrics", get(metrics::metrics))
         .route("/openapi.json", get(public::openapi))
         .merge(crate::console::routes())
         .fallback(public::not_found)

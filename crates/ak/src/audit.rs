@@ -72,10 +72,9 @@ impl Trail {
         }
     }
 
-    pub(crate) fn touch(&self, key_id: &str, now: i64, client: Option<IpAddr>) {
+    pub(crate) fn touch(&self, key_id: &str, now: i64, client: Option<&str>) {
         if let Some(usage) = &self.usage {
-            let ip = client.map(|ip| ip.to_string());
-            usage.touch(key_id, now, ip.as_deref());
+            usage.touch(key_id, now, client);
         }
     }
 }

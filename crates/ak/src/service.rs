@@ -169,6 +169,12 @@ impl AccessKeys {
         self.trail.recorder.as_ref().map_or(0, AuditRecorder::dropped)
     }
 
+    /// How many last uses were not kept (too many distinct keys waiting for the next write, or a
+    /// use after shutdown): a metric beside [`audit_events_dropped`](Self::audit_events_dropped).
+    pub fn key_uses_dropped(&self) -> u64 {
+        self.trail.usage.as_ref().map_or(0, UsageTracker::dropped)
+    }
+
     /// Writes every queued audit event and last use now, and waits for it (for tests and for a
     /// process about to exit; dropping the service does the same).
     pub fn flush_audit(&self) {
@@ -200,7 +206,7 @@ impl AccessKeys {
         let event = match &result {
             Ok(response) => {
                 self.trail
-                    .touch(&response.key_id, now_ms.div_euclid(1000), options.client_ip);
+                    .touch(&response.key_id, now_ms.div_euclid(1000), client.as_deref());
                 AuditEvent::new(actions::ACCESS_KEY_EXCHANGE, response.key_id.clone(), now_ms)
                     .with_keys([response.key_id.clone()])
             }

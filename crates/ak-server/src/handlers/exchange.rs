@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::{Logged, reply};
-use crate::auth::{ClientIp, bearer_secret, verify};
+use crate::auth::{ClientIp, bearer_secret, verified};
 use crate::body::JsonBody;
 use crate::error::{ApiError, ErrorResponses};
 use crate::state::AppState;
@@ -25,13 +25,12 @@ pub(crate) async fn exchange(
     headers: HeaderMap,
     JsonBody(body): JsonBody<ExchangeRequest>,
 ) -> Response {
-    let bucket = client.bucket();
-    if let Err(seconds) = state.limiter.check(bucket) {
-        let presented = bearer_secret(&headers, &state.project_id);
+    let secret = bearer_secret(&headers, &state.project_id);
+    if let Err(seconds) = state.limiter.check(client.bucket()) {
         state
             .keys
             .inner()
-            .record_rate_limited_exchange(presented.as_ref().map(|secret| secret.as_str()), client.0);
+            .record_rate_limited_exchange(secret.as_ref().map(|secret| secret.as_str()), client.0);
         return reply(
             Logged::default(),
             Err::<ExchangeResponseBody, _>(ApiError::rate_limited(seconds)),
@@ -43,26 +42,16 @@ pub(crate) async fn exchange(
         selected_tenant: login.selected_tenant.filter(|tenant| !tenant.is_empty()),
         client_ip: client.0,
     };
-    let result = match bearer_secret(&headers, &state.project_id) {
-        None => Err(ApiError::unauthorized()),
-        Some(secret) => {
-            let keys = Arc::clone(state.keys.inner());
-            match verify(&state, move || keys.exchange(&secret, &options)).await {
-                Ok(Ok(response)) => Ok(ExchangeResponseBody {
-                    key_id: response.key_id.clone(),
-                    session_jwt: response.session_jwt.clone(),
-                    expiration: response.expiration,
-                }),
-                Ok(Err(error)) => Err(error.into()),
-                Err(error) => Err(error),
-            }
-        }
-    };
-    if let Err(error) = &result
-        && error.is_auth_failure()
-    {
-        state.limiter.fail(bucket);
-    }
+    let keys = Arc::clone(state.keys.inner());
+    let result = verified(&state, client, secret, move |secret| {
+        keys.exchange(secret, &options)
+            .map(|response| ExchangeResponseBody {
+                key_id: response.key_id.clone(),
+                session_jwt: response.session_jwt.clone(),
+                expiration: response.expiration,
+            })
+    })
+    .await;
     let logged = Logged {
         key_id: result.as_ref().ok().map(|body| body.key_id.clone()),
         caller: None,

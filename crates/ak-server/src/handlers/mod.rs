@@ -4,6 +4,7 @@
 pub(crate) mod audit;
 pub(crate) mod exchange;
 pub(crate) mod management;
+pub(crate) mod metrics;
 pub(crate) mod public;
 pub(crate) mod webhook;
 
