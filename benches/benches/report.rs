@@ -20,9 +20,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ak::{
-    AccessKey, AccessKeys, AuthError, CacheOptions, CreateKey, ExchangeOptions, KeyRecord, KeySet, KeyStatus,
-    KeyStore, KeyTenant, MemoryKeyStore, RoleCatalog, SearchQuery, SessionClaims, SigningKey, SledKeyStore,
-    SqliteKeyStore,
+    AccessKey, AccessKeys, AccessKeysBuilder, AuthError, CacheOptions, CreateKey, ExchangeOptions, KeyRecord,
+    KeySet, KeyStatus, KeyStore, KeyTenant, MemoryKeyStore, RoleCatalog, SearchQuery, SessionClaims,
+    SigningKey, SledKeyStore, SqliteKeyStore,
 };
 use ak_benches::{Measurement, Row, Schedule, Target, alternating, per_op_ns};
 use base64::Engine as _;
@@ -30,6 +30,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::Signer;
 use serde_json::{Map, Value, json};
 
+#[path = "report/audit.rs"]
+mod audit;
 #[path = "report/http.rs"]
 mod http;
 #[path = "report/postgres.rs"]
@@ -62,6 +64,8 @@ struct Plan {
     slow: u32,
     /// The HTTP rows' rounds.
     http: http::HttpPlan,
+    /// The audit rows' store sizes.
+    audit: audit::AuditPlan,
 }
 
 impl Plan {
@@ -82,6 +86,10 @@ impl Plan {
                     rounds: 2,
                     creates: 2,
                 },
+                audit: audit::AuditPlan {
+                    big: 20_000,
+                    small: 2_000,
+                },
             }
         } else {
             Self {
@@ -99,6 +107,10 @@ impl Plan {
                     rounds: 4,
                     creates: 20,
                 },
+                audit: audit::AuditPlan {
+                    big: 1_000_000,
+                    small: 10_000,
+                },
             }
         }
     }
@@ -109,7 +121,9 @@ impl Plan {
     }
 
     fn label(count: usize) -> String {
-        if count >= 1_000 && count.is_multiple_of(1_000) {
+        if count >= 1_000_000 && count.is_multiple_of(1_000_000) {
+            format!("{}M", count / 1_000_000)
+        } else if count >= 1_000 && count.is_multiple_of(1_000) {
             format!("{}k", count / 1_000)
         } else {
             count.to_string()
@@ -175,12 +189,17 @@ fn bulk_id(index: usize) -> String {
         .collect()
 }
 
-fn service(store: Arc<dyn KeyStore>, cache: bool) -> AccessKeys {
-    let mut builder = AccessKeys::builder()
+/// The bench services' settings on `store`: the seeded signing key, the issuer, the catalog.
+fn builder(store: Arc<dyn KeyStore>) -> AccessKeysBuilder {
+    AccessKeys::builder()
         .shared_store(store)
         .signing_keys(KeySet::new(SigningKey::from_seed(&SEED)))
         .issuer(ISSUER)
-        .role_catalog(RoleCatalog::new().with_project_role("deployer", ["deploy", "read"]));
+        .role_catalog(RoleCatalog::new().with_project_role("deployer", ["deploy", "read"]))
+}
+
+fn service(store: Arc<dyn KeyStore>, cache: bool) -> AccessKeys {
+    let mut builder = builder(store);
     if cache {
         builder = builder.token_cache(CacheOptions::default());
     }
@@ -250,6 +269,20 @@ fn real_keys_file(root: &Path, name: &str) -> PathBuf {
     root.join(format!("{name}-real-keys.txt"))
 }
 
+/// Creates real key `index` (the shape every exchange row uses) and returns its cleartext.
+fn create_real_key(keys: &AccessKeys, index: usize) -> String {
+    let request = CreateKey {
+        role_names: vec!["deployer".into()],
+        custom_claims: object(json!({"plan": "gold", "region": "eu-west-1"})),
+        ..CreateKey::named(format!("real key {index}"))
+    };
+    keys.create(request)
+        .expect("create")
+        .cleartext
+        .expose_secret()
+        .to_owned()
+}
+
 /// Creates a backend's large and small stores under `root` (in the parent process), writes the
 /// cleartexts of its real keys beside them for the child processes, and closes the stores.
 ///
@@ -265,20 +298,7 @@ fn create_stores(name: &str, plan: Plan, root: &Path, open: Open, real: usize, t
     let store = open(&dir);
     let keys = service(Arc::clone(&store), false);
     let start = Instant::now();
-    let real: Vec<String> = (0..real)
-        .map(|index| {
-            let request = CreateKey {
-                role_names: vec!["deployer".into()],
-                custom_claims: object(json!({"plan": "gold", "region": "eu-west-1"})),
-                ..CreateKey::named(format!("real key {index}"))
-            };
-            keys.create(request)
-                .expect("create")
-                .cleartext
-                .expose_secret()
-                .to_owned()
-        })
-        .collect();
+    let real: Vec<String> = (0..real).map(|index| create_real_key(&keys, index)).collect();
     eprintln!(
         "  created {} keys in {:.1} s",
         real.len(),
@@ -801,7 +821,7 @@ fn size_row(plan: Plan, name: &str, (apparent, allocated): (u64, u64)) -> Row {
     )
 }
 
-/// Whether the report measures section `name` (`sqlite`, `sled`, `postgres` or `http`):
+/// Whether the report measures section `name` (`sqlite`, `sled`, `postgres`, `http` or `audit`):
 /// `AK_BENCH_ONLY=postgres,http` limits a run to those sections (the measuring processes inherit
 /// it); unset, every section runs.
 fn section(name: &str) -> bool {
@@ -843,6 +863,9 @@ fn replicate(plan: Plan, root: &Path, index: usize) {
     }
     if section("http") {
         http::http_rows(plan.http, &root.join(format!("http-{index}")), &mut rows);
+    }
+    if section("audit") {
+        audit::audit_rows(plan, root, &mut rows);
     }
     for row in &rows {
         println!("{}", row.to_line());
@@ -913,6 +936,9 @@ fn main() {
     } else {
         None
     };
+    if section("audit") {
+        audit::create(plan, root.path());
+    }
     eprintln!("stores ready at {:.0} s", started.elapsed().as_secs_f64());
 
     let mut pooled: Vec<Measurement> = Vec::new();
@@ -958,7 +984,7 @@ fn main() {
         plan.schedule.repeats,
         started.elapsed().as_secs_f64()
     );
-    if pg.is_none() {
+    if section("postgres") && pg.is_none() {
         println!("(the PostgreSQL rows were skipped: no server answered; see the line above the table)");
     }
     drop(pg);
