@@ -9,15 +9,16 @@ use crate::{SledKeyStore, record_codec};
 
 impl SledKeyStore {
     /// Checks the whole store: every record decodes, every record is in every index it belongs
-    /// in, and every index entry names a record that has the entry's value. The first problem is
-    /// returned as [`StoreError::Corrupt`].
+    /// in (the last-used index included), every index entry names a record that has the entry's
+    /// value, and every usage value names a record. The first problem is returned as
+    /// [`StoreError::Corrupt`].
     ///
     /// It reads everything and holds every index key in memory: a diagnostic for tests and
     /// tooling, not for a request path. Writes wait while it runs.
     #[doc(hidden)]
     pub fn check_consistency(&self) -> Result<(), StoreError> {
         let _reader = self.read_lock();
-        let mut expected: [BTreeSet<Vec<u8>>; INDEX_COUNT] = Default::default();
+        let mut expected: [BTreeSet<Vec<u8>>; INDEX_COUNT + 1] = Default::default();
         for item in self.records.iter() {
             let (key, value) = item.map_err(|err| self.error("checking records", err))?;
             let id = std::str::from_utf8(&key).map_err(|err| StoreError::Corrupt {
@@ -25,12 +26,29 @@ impl SledKeyStore {
                 reason: format!("a record key is not UTF-8: {key:?}"),
                 source: Some(Box::new(err)),
             })?;
-            let record = record_codec::decode(id, &value)?;
+            let record = self.with_usage(record_codec::decode(id, &value)?)?;
             for (set, keys) in expected.iter_mut().zip(layout::index_keys(&record)?) {
                 set.extend(keys);
             }
+            let _new =
+                expected[layout::LAST_USED].insert(layout::last_used_key(record.key.last_used_time, id));
         }
-        for ((tree, name), expected) in self.indexes.iter().zip(layout::INDEXES).zip(&expected) {
+        for item in self.usage.iter() {
+            let (id, _) = item.map_err(|err| self.error("checking usage", err))?;
+            if !self
+                .records
+                .contains_key(&id)
+                .map_err(|err| self.error("checking usage", err))?
+            {
+                return Err(StoreError::corrupt(
+                    std::str::from_utf8(&id).ok(),
+                    "usage recorded for a key that does not exist",
+                ));
+            }
+        }
+        let trees = self.indexes.iter().chain([&self.last_used]);
+        let names = layout::INDEXES.into_iter().chain([layout::LAST_USED_INDEX]);
+        for ((tree, name), expected) in trees.zip(names).zip(&expected) {
             let mut actual = BTreeSet::new();
             for item in tree.iter() {
                 let (key, value) = item.map_err(|err| self.error("checking indexes", err))?;

@@ -21,6 +21,13 @@
 //! | [`STATUS_INDEX`] | `status byte ++ time(created) ++ id` |
 //! | [`CREATED_INDEX`] | `time(created) ++ id` |
 //! | [`NAME_INDEX`] | `escaped(name) ++ id` |
+//! | [`EXPIRY_INDEX`] | `time(expires) ++ id` (only keys with an expiry) |
+//! | [`LAST_USED_INDEX`] | `[0] ++ id` (never used) or `[1] ++ time(last used) ++ id` |
+//!
+//! [`LAST_USED_INDEX`] has exactly one entry per record: it is derived from [`USAGE`], not from
+//! the record, so it is not among [`INDEXES`] (whose keys [`index_keys`] derives from a record).
+//! A never-used key sorts before every used one, so "never used, or last used before `t`" is the
+//! one range `..[1] ++ time(t)` ([`last_used_range_end`]).
 //!
 //! `time(t)` is the 8-byte big-endian form of `t` with its sign bit flipped, so byte order is
 //! numeric order. `escaped(name)` writes the name with every `0x00` byte as `0x00 0xFF` and ends
@@ -28,6 +35,11 @@
 //! id. Length prefixes make the other components unambiguous.
 
 use ak_core::{KeyRecord, KeyStatus, StoreError};
+
+/// The tree name of index `index`: a position in [`INDEXES`], or [`LAST_USED`].
+pub(crate) fn index_name(index: usize) -> &'static str {
+    INDEXES.get(index).copied().unwrap_or(LAST_USED_INDEX)
+}
 
 /// The tree holding the records, keyed by id.
 pub const RECORDS: &str = "ak/records";
@@ -65,6 +77,10 @@ pub const STATUS_INDEX: &str = "ak/index/status";
 pub const CREATED_INDEX: &str = "ak/index/created-time";
 /// The name index.
 pub const NAME_INDEX: &str = "ak/index/name";
+/// The expiry-time index (only keys with an expiry).
+pub const EXPIRY_INDEX: &str = "ak/index/expire-time";
+/// The last-used index: one entry per record, [`never_used_key`] or [`used_key`].
+pub const LAST_USED_INDEX: &str = "ak/index/last-used";
 
 /// Every index tree, in the order [`index_keys`] returns their keys.
 pub const INDEXES: [&str; INDEX_COUNT] = [
@@ -74,10 +90,11 @@ pub const INDEXES: [&str; INDEX_COUNT] = [
     STATUS_INDEX,
     CREATED_INDEX,
     NAME_INDEX,
+    EXPIRY_INDEX,
 ];
 
-/// How many index trees there are.
-pub const INDEX_COUNT: usize = 6;
+/// How many index trees derived from records there are (the last-used index is not one).
+pub const INDEX_COUNT: usize = 7;
 
 /// Position of the tenant index in [`INDEXES`].
 pub(crate) const TENANT: usize = 0;
@@ -91,6 +108,15 @@ pub(crate) const STATUS: usize = 3;
 pub(crate) const CREATED: usize = 4;
 /// Position of the name index in [`INDEXES`].
 pub(crate) const NAME: usize = 5;
+/// Position of the expiry-time index in [`INDEXES`].
+pub(crate) const EXPIRY: usize = 6;
+/// The position [`id_of`] and the search use for [`LAST_USED_INDEX`], just past [`INDEXES`].
+pub(crate) const LAST_USED: usize = INDEX_COUNT;
+
+/// The first byte of a [`LAST_USED_INDEX`] key of a key never used.
+pub const NEVER_USED: u8 = 0;
+/// The first byte of a [`LAST_USED_INDEX`] key of a key used at least once.
+pub const USED: u8 = 1;
 
 /// Length of an encoded created time.
 pub const TIME_LEN: usize = 8;
@@ -134,6 +160,44 @@ pub fn created_key(created: i64, id: &str) -> Vec<u8> {
     key
 }
 
+/// A [`LAST_USED_INDEX`] key of a key never used: `[0] ++ id`.
+pub fn never_used_key(id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + id.len());
+    key.push(NEVER_USED);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// A [`LAST_USED_INDEX`] key of a key last used at `time`: `[1] ++ time(time) ++ id`.
+pub fn used_key(time: i64, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + TIME_LEN + id.len());
+    key.push(USED);
+    key.extend_from_slice(&created_key(time, id));
+    key
+}
+
+/// The [`LAST_USED_INDEX`] key of a key with this last use (`None`: never used).
+pub fn last_used_key(last_used: Option<i64>, id: &str) -> Vec<u8> {
+    match last_used {
+        None => never_used_key(id),
+        Some(time) => used_key(time, id),
+    }
+}
+
+/// The exclusive end of the [`LAST_USED_INDEX`] keys of keys never used or last used before
+/// `since`: every key below it, and no other, matches `notUsedSince = since`.
+pub fn last_used_range_end(since: i64) -> Vec<u8> {
+    let mut end = Vec::with_capacity(1 + TIME_LEN);
+    end.push(USED);
+    end.extend_from_slice(&time_bytes(since));
+    end
+}
+
+/// An [`EXPIRY_INDEX`] key.
+pub fn expiry_key(expires: i64, id: &str) -> Vec<u8> {
+    created_key(expires, id)
+}
+
 /// A status index key.
 pub fn status_key(status: KeyStatus, created: i64, id: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(1 + TIME_LEN + id.len());
@@ -173,8 +237,8 @@ pub fn id_of_name_key(key: &[u8]) -> Option<&[u8]> {
     None
 }
 
-/// The id at the end of a key of index `index` (a position in [`INDEXES`]), or `None` if the key
-/// is malformed.
+/// The id at the end of a key of index `index` (a position in [`INDEXES`], or [`LAST_USED`]),
+/// or `None` if the key is malformed.
 pub fn id_of(index: usize, key: &[u8]) -> Option<&[u8]> {
     match index {
         TENANT | USER | CREATOR => {
@@ -182,8 +246,13 @@ pub fn id_of(index: usize, key: &[u8]) -> Option<&[u8]> {
             key.get(4 + usize::try_from(len).ok()?..)
         }
         STATUS => key.get(1 + TIME_LEN..),
-        CREATED => key.get(TIME_LEN..),
+        CREATED | EXPIRY => key.get(TIME_LEN..),
         NAME => id_of_name_key(key),
+        LAST_USED => match *key.first()? {
+            NEVER_USED => key.get(1..),
+            USED => key.get(1 + TIME_LEN..),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -210,5 +279,9 @@ pub fn index_keys(record: &KeyRecord) -> Result<[Vec<Vec<u8>>; INDEX_COUNT], Sto
         vec![status_key(key.status, key.created_time, id)],
         vec![created_key(key.created_time, id)],
         vec![name_key(&key.name, id)],
+        key.expire_time
+            .map(|expires| expiry_key(expires, id))
+            .into_iter()
+            .collect(),
     ])
 }

@@ -46,17 +46,22 @@
 //!   on it is flushed together with it. If the flush fails the call returns an error and the
 //!   change may or may not survive a crash (as with a failed `fsync`).
 //! * **Secondary indexes kept by transactions.** Every search filter with an index (tenant, bound
-//!   user, created by, status, created time, and name for name order) is a separate tree, changed
-//!   in the same sled transaction as the record, so no crash can leave an index entry without its
-//!   record or a record missing from an index. A search narrows its candidates with one index,
-//!   then applies the full filter of [`SearchQuery`] to the records; a plain listing in
-//!   created-time or name order reads only as many records as the page needs. Searches and writes
+//!   user, created by, status, created time, name for name order, expiry time for
+//!   `expiresBefore`, and last use for `notUsedSince`) is a separate tree, changed in the same
+//!   sled transaction as the record (the last-used index: as the record, or as the use), so no
+//!   crash can leave an index entry without its record or a record missing from an index. A
+//!   search narrows its candidates with one index, then applies the full filter of
+//!   [`SearchQuery`] to the records; a plain listing in created-time or name order reads only as
+//!   many records as the page needs. A key's usage is deleted in the same transaction as the
+//!   key. Searches and writes
 //!   of one store exclude each other with a read-write lock, so a search sees one consistent state
 //!   and reports an index entry without its record as [`StoreError::Corrupt`].
 //! * **A versioned record encoding.** Records are stored as one format-version byte followed by
 //!   the [postcard](https://docs.rs/postcard) encoding of the [`KeyRecord`]; an unknown version or damaged bytes are
 //!   [`StoreError::Corrupt`], never a panic. The store marks its format in the tree `ak/meta` and
-//!   refuses a store written by a newer format with [`BackendErrorKind::Incompatible`].
+//!   refuses a store written by a newer format with [`BackendErrorKind::Incompatible`]; a store
+//!   of an older format is upgraded when it is opened (format 2 added the expiry-time and
+//!   last-used indexes).
 //! * **Management keys** live in their own tree (`ak/management-keys`), written with
 //!   compare-and-swap and flushed like every other write; no access-key read touches it.
 //! * **The sealed signing-key set** is one value in the tree `ak/signing-keys`, replaced by
@@ -90,6 +95,8 @@ pub mod disk_sync;
 #[doc(hidden)]
 pub mod layout;
 mod management;
+mod migrate;
+mod plan;
 #[doc(hidden)]
 pub mod record_codec;
 mod search;
@@ -107,13 +114,20 @@ type IndexEntry = (usize, sled::IVec);
 const BACKEND: &str = "sled";
 
 /// The store format marker this crate writes to the tree `ak/meta` and accepts.
-pub const STORE_FORMAT_VERSION: u8 = 1;
+///
+/// Format 2 added the expiry-time and last-used indexes; a format-1 store is upgraded when it is
+/// opened (see `migrate`).
+pub const STORE_FORMAT_VERSION: u8 = 2;
 
 /// An access-key store in a sled database. See the [crate documentation](crate).
 pub struct SledKeyStore {
     db: sled::Db,
     records: sled::Tree,
     indexes: [sled::Tree; INDEX_COUNT],
+    /// The last use of each key (see `usage`).
+    usage: sled::Tree,
+    /// The last-used index, derived from `usage` (see `layout::LAST_USED_INDEX`).
+    last_used: sled::Tree,
     /// Writers take it exclusively, searches shared, so a search sees one consistent state.
     writers: RwLock<()>,
     location: String,
@@ -280,19 +294,21 @@ impl SledKeyStore {
         };
         let meta = open_tree(layout::META)?;
         let records = open_tree(layout::RECORDS)?;
-        let [a, b, c, d, e, f] = layout::INDEXES;
-        let indexes = [
-            open_tree(a)?,
-            open_tree(b)?,
-            open_tree(c)?,
-            open_tree(d)?,
-            open_tree(e)?,
-            open_tree(f)?,
-        ];
+        let mut indexes = Vec::with_capacity(INDEX_COUNT);
+        for name in layout::INDEXES {
+            indexes.push(open_tree(name)?);
+        }
+        let indexes: [sled::Tree; INDEX_COUNT] = indexes
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("one tree per name of layout::INDEXES"));
+        let usage = open_tree(layout::USAGE)?;
+        let last_used = open_tree(layout::LAST_USED_INDEX)?;
         let store = Self {
             db,
             records,
             indexes,
+            usage,
+            last_used,
             writers: RwLock::new(()),
             location,
             disk,
@@ -301,7 +317,8 @@ impl SledKeyStore {
         Ok(store)
     }
 
-    /// Writes the format marker into a new store, or checks the one an existing store has.
+    /// Writes the format marker into a new store, or checks the one an existing store has,
+    /// upgrading a format-1 store.
     fn check_format(&self, meta: &sled::Tree) -> Result<(), StoreError> {
         let marker = [STORE_FORMAT_VERSION];
         let swapped = meta
@@ -311,6 +328,7 @@ impl SledKeyStore {
             Ok(()) => self.make_durable("writing the format marker"),
             Err(existing) => match existing.current.as_deref() {
                 Some([version]) if *version == STORE_FORMAT_VERSION => Ok(()),
+                Some([1]) => self.upgrade_from_format_1(meta),
                 other => Err(incompatible(
                     &self.location,
                     &format!("store format {other:?}, this ak-sled reads format [{STORE_FORMAT_VERSION}]"),
@@ -381,20 +399,20 @@ impl SledKeyStore {
         Ok(unreadable)
     }
 
-    /// Runs `body` as one sled transaction over the records and every index, then flushes.
+    /// Runs `body` as one sled transaction over the records, every index, the usage and the
+    /// last-used index, then flushes.
     fn write<A>(
         &self,
         op: &str,
-        body: impl Fn(
-            &TransactionalTree,
-            [&TransactionalTree; INDEX_COUNT],
-        ) -> ConflictableTransactionResult<A, StoreError>,
+        body: impl Fn(&Tx<'_>) -> ConflictableTransactionResult<A, StoreError>,
     ) -> Result<A, StoreError> {
-        let [a, b, c, d, e, f] = &self.indexes;
+        let trees: Vec<&sled::Tree> = std::iter::once(&self.records)
+            .chain(&self.indexes)
+            .chain([&self.usage, &self.last_used])
+            .collect();
         let outcome = {
             let _writer = self.write_lock();
-            (&self.records, a, b, c, d, e, f)
-                .transaction(|(records, a, b, c, d, e, f)| body(records, [a, b, c, d, e, f]))
+            trees.as_slice().transaction(|view| body(&Tx::of(view)))
         };
         let value = outcome.map_err(|err| match err {
             TransactionError::Abort(err) => err,
@@ -464,6 +482,26 @@ fn io_kind(io: &std::io::Error) -> BackendErrorKind {
     }
 }
 
+/// The trees of one write transaction (see [`SledKeyStore::write`]).
+struct Tx<'a> {
+    records: &'a TransactionalTree,
+    indexes: [&'a TransactionalTree; INDEX_COUNT],
+    usage: &'a TransactionalTree,
+    last_used: &'a TransactionalTree,
+}
+
+impl<'a> Tx<'a> {
+    /// The view of the trees in `write`'s order: records, the indexes, usage, last used.
+    fn of(view: &'a [TransactionalTree]) -> Self {
+        Self {
+            records: &view[0],
+            indexes: std::array::from_fn(|index| &view[1 + index]),
+            usage: &view[1 + INDEX_COUNT],
+            last_used: &view[2 + INDEX_COUNT],
+        }
+    }
+}
+
 /// The stored record `id`, decoded, inside a transaction; `Ok(None)` when absent.
 fn load(
     records: &TransactionalTree,
@@ -479,22 +517,21 @@ fn load(
 
 /// Stores `record` and its index entries, replacing `old`'s entries, inside a transaction.
 fn store(
-    records: &TransactionalTree,
-    indexes: [&TransactionalTree; INDEX_COUNT],
+    tx: &Tx<'_>,
     old: Option<&KeyRecord>,
     record: &KeyRecord,
     encoded: &[u8],
 ) -> ConflictableTransactionResult<(), StoreError> {
     let new_keys = layout::index_keys(record).map_err(ConflictableTransactionError::Abort)?;
     if let Some(old) = old {
-        remove_entries(indexes, old)?;
+        remove_entries(tx.indexes, old)?;
     }
-    for (tree, keys) in indexes.iter().zip(&new_keys) {
+    for (tree, keys) in tx.indexes.iter().zip(&new_keys) {
         for key in keys {
             tree.insert(key.as_slice(), &[] as &[u8])?;
         }
     }
-    records.insert(record.id().as_bytes(), encoded)?;
+    tx.records.insert(record.id().as_bytes(), encoded)?;
     Ok(())
 }
 
@@ -545,23 +582,19 @@ fn next_version(record: &KeyRecord) -> Result<u64, StoreError> {
 impl KeyStore for SledKeyStore {
     fn insert(&self, record: &KeyRecord) -> Result<(), StoreError> {
         let encoded = record_codec::encode(record)?;
-        // Usage left behind by a deleted key of the same id (a crash between a delete and its
-        // usage removal) must not show on the new key. Usage of an absent key is never recorded.
-        if self
-            .records
-            .get(record.id().as_bytes())
-            .map_err(|err| self.error("insert", err))?
-            .is_none()
-        {
-            self.forget_usage(std::slice::from_ref(&record.key.id))?;
-        }
-        self.write("insert", |records, indexes| {
-            if records.get(record.id().as_bytes())?.is_some() {
+        self.write("insert", |tx| {
+            if tx.records.get(record.id().as_bytes())?.is_some() {
                 return abort(StoreError::AlreadyExists {
                     id: record.id().to_owned(),
                 });
             }
-            store(records, indexes, None, record, &encoded)
+            // Usage of an absent key is never recorded and a delete removes it with the record,
+            // so there is none here unless the store was damaged; if there is, it is not the new
+            // key's.
+            usage::forget(tx, record.id(), &[])?;
+            tx.last_used
+                .insert(layout::never_used_key(record.id()), &[] as &[u8])?;
+            store(tx, None, record, &encoded)
         })
     }
 
@@ -577,8 +610,8 @@ impl KeyStore for SledKeyStore {
         let mut next = record.clone();
         next.version = next_version(record)?;
         let encoded = record_codec::encode(&next)?;
-        self.write("update", |records, indexes| {
-            let Some(old) = load(records, record.id())? else {
+        self.write("update", |tx| {
+            let Some(old) = load(tx.records, record.id())? else {
                 return abort(StoreError::NotFound {
                     ids: vec![record.id().to_owned()],
                 });
@@ -589,25 +622,25 @@ impl KeyStore for SledKeyStore {
                     expected: record.version,
                 });
             }
-            store(records, indexes, Some(&old), &next, &encoded)?;
+            store(tx, Some(&old), &next, &encoded)?;
             Ok(next.version)
         })
     }
 
     fn set_status(&self, ids: &[String], status: KeyStatus) -> Result<(), StoreError> {
-        self.write("set_status", |records, indexes| {
-            require_all(records, ids)?;
+        self.write("set_status", |tx| {
+            require_all(tx.records, ids)?;
             // Reads inside the transaction see its own writes, so a repeated id is bumped twice,
             // as every other store does.
             for id in ids {
-                let Some(old) = load(records, id)? else {
+                let Some(old) = load(tx.records, id)? else {
                     continue;
                 };
                 let mut next = old.clone();
                 next.key.status = status;
                 next.version = next_version(&old).map_err(ConflictableTransactionError::Abort)?;
                 let encoded = record_codec::encode(&next).map_err(ConflictableTransactionError::Abort)?;
-                store(records, indexes, Some(&old), &next, &encoded)?;
+                store(tx, Some(&old), &next, &encoded)?;
             }
             Ok(())
         })
@@ -615,31 +648,32 @@ impl KeyStore for SledKeyStore {
 
     fn delete(&self, ids: &[String]) -> Result<(), StoreError> {
         let unreadable = self.entries_of_unreadable(ids)?;
-        self.write("delete", |records, indexes| {
-            require_all(records, ids)?;
+        let unreadable_usage = self.last_used_entries_of_unreadable(ids)?;
+        self.write("delete", |tx| {
+            require_all(tx.records, ids)?;
             for id in ids {
                 // A repeated id is already gone the second time.
-                let Some(bytes) = records.get(id.as_bytes())? else {
+                let Some(bytes) = tx.records.get(id.as_bytes())? else {
                     continue;
                 };
                 match (record_codec::decode(id, &bytes), unreadable.get(id.as_str())) {
-                    (Ok(old), _) => remove_entries(indexes, &old)?,
+                    (Ok(old), _) => remove_entries(tx.indexes, &old)?,
                     // A record that cannot be decoded is still deleted, with every index entry
                     // that names it, so damage never leaves a key that cannot be removed.
                     (Err(StoreError::Corrupt { .. }), Some(entries)) => {
                         for (index, key) in entries {
-                            indexes[*index].remove(key)?;
+                            tx.indexes[*index].remove(key)?;
                         }
                     }
                     (Err(err), _) => return abort(err),
                 }
-                records.remove(id.as_bytes())?;
+                // The usage goes with the record, so a later key of the same id was never used.
+                let found = unreadable_usage.get(id.as_str()).map_or(&[][..], Vec::as_slice);
+                usage::forget(tx, id, found)?;
+                tx.records.remove(id.as_bytes())?;
             }
             Ok(())
-        })?;
-        // After the records: usage of an absent key is never recorded, so none can come back.
-        self.forget_usage(ids)?;
-        self.make_durable("delete (usage)")
+        })
     }
 
     fn search(&self, query: &SearchQuery) -> Result<Page<KeyRecord>, StoreError> {

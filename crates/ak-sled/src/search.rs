@@ -1,11 +1,21 @@
 //! Search: narrow the candidates with one index, then apply the core's filter and order.
+//!
+//! The index, in order of preference:
+//!
+//! 1. tenant, bound user or created by (an equality filter): every key with the value is loaded;
+//! 2. `expiresBefore` / `notUsedSince` (a range filter; the smaller range when both are set, see
+//!    [`plan`](crate::plan)): loaded and sorted when few, else they restrict step 3's walk to
+//!    their ids; a range too large to narrow anything is left to the filter of step 3;
+//! 3. the sort-order index (status then created time, created time, or name), walked from the
+//!    cursor until the page is full.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Bound;
 
 use ak_core::{KeyRecord, Page, Position, SearchQuery, SortField, StoreError};
 
-use crate::layout::{self, CREATED, CREATOR, NAME, STATUS, TENANT, USER};
+use crate::layout::{self, CREATED, CREATOR, LAST_USED, NAME, STATUS, TENANT, USER};
+use crate::plan::Candidates;
 use crate::{SledKeyStore, record_codec};
 
 impl SledKeyStore {
@@ -36,6 +46,12 @@ impl SledKeyStore {
             return self.prefix_page(CREATOR, creator, query);
         }
 
+        let only = match self.range_candidates(query)? {
+            Candidates::Few(index, hits) => return self.unsorted_page(index, hits, query),
+            Candidates::Many(ids) => Some(ids),
+            Candidates::Unnarrowed => None,
+        };
+        let only = only.as_ref();
         let descending = query.descending;
         match (query.sort, query.status, position) {
             (SortField::CreatedTime, Some(status), position) => {
@@ -45,7 +61,7 @@ impl SledKeyStore {
                     Some(Position::Name(..)) => return Ok(Page::empty()),
                 };
                 let prefix = vec![layout::status_byte(status)];
-                self.sorted_page(STATUS, prefix, after, query, descending)
+                self.sorted_page(STATUS, prefix, after, query, descending, only)
             }
             (SortField::CreatedTime, None, position) => {
                 let after = match position {
@@ -53,7 +69,7 @@ impl SledKeyStore {
                     Some(Position::CreatedTime(time, id)) => Some(layout::created_key(time, &id)),
                     Some(Position::Name(..)) => return Ok(Page::empty()),
                 };
-                self.sorted_page(CREATED, Vec::new(), after, query, descending)
+                self.sorted_page(CREATED, Vec::new(), after, query, descending, only)
             }
             (SortField::Name, _, position) => {
                 let after = match position {
@@ -61,7 +77,7 @@ impl SledKeyStore {
                     Some(Position::Name(name, id)) => Some(layout::name_key(&name, &id)),
                     Some(Position::CreatedTime(..)) => return Ok(Page::empty()),
                 };
-                self.sorted_page(NAME, Vec::new(), after, query, descending)
+                self.sorted_page(NAME, Vec::new(), after, query, descending, only)
             }
         }
     }
@@ -93,7 +109,7 @@ impl SledKeyStore {
     }
 
     /// Walks a sorted index (keys `prefix ++ ...`) in the query's order from just after `after`,
-    /// loading records until the page is full.
+    /// loading records until the page is full; with `only`, just the records with those ids.
     fn sorted_page(
         &self,
         index: usize,
@@ -101,6 +117,7 @@ impl SledKeyStore {
         after: Option<Vec<u8>>,
         query: &SearchQuery,
         descending: bool,
+        only: Option<&HashSet<Vec<u8>>>,
     ) -> Result<Page<KeyRecord>, StoreError> {
         let end = prefix_end(&prefix).map_or(Bound::Unbounded, Bound::Excluded);
         let start = Bound::Included(prefix);
@@ -115,22 +132,28 @@ impl SledKeyStore {
         } else {
             Box::new(iter)
         };
-        let candidates = keys.map(|item| {
-            let (key, _) = item.map_err(|err| self.error("search", err))?;
-            let id = layout::id_of(index, &key).ok_or_else(|| {
-                StoreError::corrupt(
+        let candidates = keys.filter_map(|item| {
+            let key = match item {
+                Ok((key, _)) => key,
+                Err(err) => return Some(Err(self.error("search", err))),
+            };
+            let Some(id) = layout::id_of(index, &key) else {
+                return Some(Err(StoreError::corrupt(
                     None,
                     format!("malformed key {key:?} in {}", layout::INDEXES[index]),
-                )
-            })?;
-            self.load_indexed(index, &key, id)
+                )));
+            };
+            if only.is_some_and(|only| !only.contains(id)) {
+                return None;
+            }
+            Some(self.load_indexed(index, &key, id))
         });
         query.page_from_sorted(candidates)
     }
 
     /// The record an index entry names, checked to really have the entry's value.
     pub(crate) fn load_indexed(&self, index: usize, key: &[u8], id: &[u8]) -> Result<KeyRecord, StoreError> {
-        let tree = layout::INDEXES[index];
+        let tree = layout::index_name(index);
         let id = std::str::from_utf8(id).map_err(|err| StoreError::Corrupt {
             id: None,
             reason: format!("an entry of {tree} has an id that is not UTF-8: {id:?}"),
@@ -147,10 +170,14 @@ impl SledKeyStore {
                 )
             })?;
         let record = self.with_usage(record_codec::decode(id, &bytes)?)?;
-        if !layout::index_keys(&record)?[index]
-            .iter()
-            .any(|expected| expected == key)
-        {
+        let matches = if index == LAST_USED {
+            layout::last_used_key(record.key.last_used_time, id) == key
+        } else {
+            layout::index_keys(&record)?[index]
+                .iter()
+                .any(|expected| expected == key)
+        };
+        if !matches {
             return Err(StoreError::corrupt(
                 Some(id),
                 format!("an entry of {tree} does not match the record"),

@@ -1,12 +1,20 @@
 //! [`KeyUsageStore`] on sled: the tree `ak/usage`, id → `[1] ++ time(last used) ++ ip`, apart
 //! from the records so that recording a use never rewrites (or re-versions) a record.
+//!
+//! The last-used index (`ak/index/last-used`, see [`layout::LAST_USED_INDEX`]) has one entry per
+//! record: `[0] ++ id` until the key is first used, then `[1] ++ time(last used) ++ id`. It is
+//! changed in the same transaction as the usage value (a use), or as the record (an insert
+//! writes the never-used entry; a delete removes the usage value and whichever entry it has), so
+//! no crash can leave the two apart.
+
+use std::collections::HashMap;
 
 use ak_core::usage::{KeyUsage, KeyUsageStore};
 use ak_core::{KeyRecord, StoreError};
 use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::{ConflictableTransactionError, ConflictableTransactionResult, TransactionError};
 
-use crate::{SledKeyStore, layout};
+use crate::{SledKeyStore, Tx, layout};
 
 const USAGE_FORMAT: u8 = 1;
 
@@ -20,7 +28,7 @@ fn encode(time: i64, ip: Option<&str>) -> Vec<u8> {
 }
 
 /// The time and ip of a stored usage value.
-fn decode(id: &str, bytes: &[u8]) -> Result<(i64, Option<String>), StoreError> {
+pub(crate) fn decode(id: &str, bytes: &[u8]) -> Result<(i64, Option<String>), StoreError> {
     let corrupt = |why: &str| StoreError::corrupt(Some(id), why.to_owned());
     let Some((&USAGE_FORMAT, rest)) = bytes.split_first() else {
         return Err(corrupt("unknown usage value format"));
@@ -34,16 +42,10 @@ fn decode(id: &str, bytes: &[u8]) -> Result<(i64, Option<String>), StoreError> {
 }
 
 impl SledKeyStore {
-    pub(crate) fn usage_tree(&self) -> Result<sled::Tree, StoreError> {
-        self.db
-            .open_tree(layout::USAGE)
-            .map_err(|err| self.error("opening the usage tree", err))
-    }
-
     /// `record` with its recorded usage (none when never used).
     pub(crate) fn with_usage(&self, mut record: KeyRecord) -> Result<KeyRecord, StoreError> {
         let stored = self
-            .usage_tree()?
+            .usage
             .get(record.id().as_bytes())
             .map_err(|err| self.error("loading usage", err))?;
         if let Some(bytes) = stored {
@@ -54,15 +56,60 @@ impl SledKeyStore {
         Ok(record)
     }
 
-    /// Forgets the usage of deleted (or newly inserted) ids.
-    pub(crate) fn forget_usage(&self, ids: &[String]) -> Result<(), StoreError> {
-        let tree = self.usage_tree()?;
+    /// For each of `ids` whose usage value cannot be decoded, the last-used index entries that
+    /// name it (a scan of the index: its key holds a time the damaged value no longer tells).
+    ///
+    /// Safe outside the transaction: a use never rewrites a value it cannot decode.
+    pub(crate) fn last_used_entries_of_unreadable<'a>(
+        &self,
+        ids: &'a [String],
+    ) -> Result<HashMap<&'a str, Vec<sled::IVec>>, StoreError> {
+        let mut unreadable = HashMap::new();
         for id in ids {
-            tree.remove(id.as_bytes())
-                .map_err(|err| self.error("removing usage", err))?;
+            let stored = self
+                .usage
+                .get(id.as_bytes())
+                .map_err(|err| self.error("delete", err))?;
+            if stored.is_some_and(|bytes| decode(id, &bytes).is_err()) {
+                unreadable.insert(id.as_str(), Vec::new());
+            }
         }
-        Ok(())
+        if unreadable.is_empty() {
+            return Ok(unreadable);
+        }
+        for item in self.last_used.iter() {
+            let (key, _) = item.map_err(|err| self.error("delete", err))?;
+            let named = layout::id_of(layout::LAST_USED, &key).and_then(|id| std::str::from_utf8(id).ok());
+            if let Some(entries) = named.and_then(|id| unreadable.get_mut(id)) {
+                entries.push(key);
+            }
+        }
+        Ok(unreadable)
     }
+}
+
+/// Removes the usage of `id` and its last-used index entry inside a write transaction.
+/// `unreadable` are the entries naming `id` when its usage value cannot be decoded (see
+/// [`SledKeyStore::last_used_entries_of_unreadable`]).
+pub(crate) fn forget(
+    tx: &Tx<'_>,
+    id: &str,
+    unreadable: &[sled::IVec],
+) -> ConflictableTransactionResult<(), StoreError> {
+    tx.last_used.remove(layout::never_used_key(id))?;
+    if let Some(bytes) = tx.usage.remove(id.as_bytes())? {
+        match decode(id, &bytes) {
+            Ok((time, _)) => {
+                tx.last_used.remove(layout::used_key(time, id))?;
+            }
+            Err(_) => {
+                for key in unreadable {
+                    tx.last_used.remove(key)?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 impl KeyUsageStore for SledKeyStore {
@@ -70,27 +117,30 @@ impl KeyUsageStore for SledKeyStore {
         if usage.is_empty() {
             return Ok(());
         }
-        let tree = self.usage_tree()?;
-        let outcome = (&self.records, &tree).transaction(|(records, tree)| {
-            for entry in usage {
-                if records.get(entry.key_id.as_bytes())?.is_none() {
-                    continue;
-                }
-                let newer = match tree.get(entry.key_id.as_bytes())? {
-                    None => true,
-                    Some(bytes) => {
-                        decode(&entry.key_id, &bytes)
-                            .map_err(ConflictableTransactionError::Abort)?
-                            .0
-                            <= entry.time
+        let outcome = {
+            // A use moves a key in the last-used index; searches must not see it half done.
+            let _writer = self.write_lock();
+            (&self.records, &self.usage, &self.last_used).transaction(|(records, tree, last_used)| {
+                for entry in usage {
+                    let id = entry.key_id.as_str();
+                    if records.get(id.as_bytes())?.is_none() {
+                        continue;
                     }
-                };
-                if newer {
-                    tree.insert(entry.key_id.as_bytes(), encode(entry.time, entry.ip.as_deref()))?;
+                    let previous = match tree.get(id.as_bytes())? {
+                        None => None,
+                        Some(bytes) => {
+                            Some(decode(id, &bytes).map_err(ConflictableTransactionError::Abort)?.0)
+                        }
+                    };
+                    if previous.is_none_or(|time| time <= entry.time) {
+                        last_used.remove(layout::last_used_key(previous, id))?;
+                        last_used.insert(layout::used_key(entry.time, id), &[] as &[u8])?;
+                        tree.insert(id.as_bytes(), encode(entry.time, entry.ip.as_deref()))?;
+                    }
                 }
-            }
-            Ok(())
-        });
+                Ok(())
+            })
+        };
         outcome.map_err(|err| match err {
             TransactionError::Abort(err) => err,
             TransactionError::Storage(err) => self.error("record key usage", err),
