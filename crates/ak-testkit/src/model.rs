@@ -111,7 +111,7 @@ fn query(filter: u8, by_name: bool, descending: bool, limit: u32) -> SearchQuery
         limit,
         ..SearchQuery::default()
     };
-    match filter % 9 {
+    match filter % 11 {
         0 => {}
         1 => query.tenant_ids = vec!["t1".into()],
         2 => query.tenant_ids = vec!["t2".into(), "t3".into()],
@@ -120,7 +120,11 @@ fn query(filter: u8, by_name: bool, descending: bool, limit: u32) -> SearchQuery
         5 => query.custom_attributes = object(json!({"team": "a"})),
         6 => query.text = Some("PAY".into()),
         7 => query.status = Some(KeyStatus::Inactive),
-        _ => query.expiry = Some(ExpiryFilter::ExpiredAt(20)),
+        8 => query.expiry = Some(ExpiryFilter::ExpiredAt(20)),
+        // Records expire at 10, 40 or never: a bound between them.
+        9 => query.expires_before = Some(30),
+        // No use is recorded here, so every key is never used and matches.
+        _ => query.not_used_since = Some(5),
     }
     query
 }
