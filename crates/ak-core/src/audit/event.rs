@@ -222,18 +222,7 @@ impl AuditEvent {
     /// Decodes an event stored as JSON under `id`: [`StoreError::Corrupt`] naming `id` when the
     /// bytes are not an event, or are the event of another id.
     pub fn from_stored_json(id: &str, json: &[u8]) -> Result<Self, StoreError> {
-        let event: Self = serde_json::from_slice(json).map_err(|err| StoreError::Corrupt {
-            id: Some(id.to_owned()),
-            reason: "undecodable audit event".into(),
-            source: Some(Box::new(err)),
-        })?;
-        if event.id != id {
-            return Err(StoreError::corrupt(
-                Some(id),
-                format!("the stored audit event is for id {:?}", event.id),
-            ));
-        }
-        Ok(event)
+        StoreError::decode_stored_json(id, json, ("audit event", "audit event"), |event: &Self| &event.id)
     }
 }
 
