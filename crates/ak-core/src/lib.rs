@@ -61,6 +61,7 @@
 
 pub mod audit;
 pub mod authorization;
+mod batch_writer;
 pub mod catalog;
 pub mod clock;
 pub mod directory;

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::store::StoreError;
+
 /// Whether a key may be used. New keys are [`KeyStatus::Active`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -154,6 +156,13 @@ impl KeyRecord {
     /// The record's key id.
     pub fn id(&self) -> &str {
         &self.key.id
+    }
+
+    /// Decodes a record body stored as JSON under `id`: [`StoreError::Corrupt`] naming `id` when
+    /// the bytes are not a record, or are the record of another id. The version and last-used
+    /// fields are as the body has them; stores that keep those apart set them afterwards.
+    pub fn from_stored_json(id: &str, json: &[u8]) -> Result<Self, StoreError> {
+        StoreError::decode_stored_json(id, json, ("record body", "body"), |record: &Self| &record.key.id)
     }
 }
 

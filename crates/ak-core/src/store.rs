@@ -192,6 +192,31 @@ impl StoreError {
         }
     }
 
+    /// Decodes a record stored as JSON under `id`: [`StoreError::Corrupt`] naming `id` when the
+    /// bytes are not one (`"undecodable {what}"`), or are the record of another id, as
+    /// `stored_id` reads it (`"the stored {kind} is for id ..."`). The `from_stored_json` of
+    /// every record kind a store keeps as JSON is this.
+    pub(crate) fn decode_stored_json<T: serde::de::DeserializeOwned>(
+        id: &str,
+        json: &[u8],
+        (what, kind): (&str, &str),
+        stored_id: impl FnOnce(&T) -> &str,
+    ) -> Result<T, Self> {
+        let record: T = serde_json::from_slice(json).map_err(|err| Self::Corrupt {
+            id: Some(id.to_owned()),
+            reason: format!("undecodable {what}"),
+            source: Some(Box::new(err)),
+        })?;
+        let stored = stored_id(&record);
+        if stored != id {
+            return Err(Self::corrupt(
+                Some(id),
+                format!("the stored {kind} is for id {stored:?}"),
+            ));
+        }
+        Ok(record)
+    }
+
     /// The backend failure kind, if this is a [`StoreError::Backend`].
     pub fn backend_kind(&self) -> Option<BackendErrorKind> {
         match self {

@@ -3,40 +3,15 @@
 use std::fmt::Write as _;
 
 use ak_core::audit::{AuditEvent, AuditEventStore, AuditPosition, AuditQuery};
-use ak_core::{BackendErrorKind, Page, StoreError};
+use ak_core::{Page, StoreError};
 use postgres::types::ToSql;
 
-use crate::error::{Fail, backend};
+use crate::error::{BACKEND, Fail};
 use crate::keys::storable;
 use crate::store::{Db, PgStore};
 
 /// The most rows one chunk of a search fetches.
 const MAX_CHUNK: i64 = 1000;
-
-fn encode(event: &AuditEvent) -> Result<String, StoreError> {
-    serde_json::to_string(event).map_err(|err| {
-        backend(
-            BackendErrorKind::Other,
-            format!("audit event {}: encoding", event.id),
-            Some(Box::new(err)),
-        )
-    })
-}
-
-fn decode(id: &str, body: &str) -> Result<AuditEvent, StoreError> {
-    let event: AuditEvent = serde_json::from_str(body).map_err(|err| StoreError::Corrupt {
-        id: Some(id.to_owned()),
-        reason: "undecodable audit event".into(),
-        source: Some(Box::new(err)),
-    })?;
-    if event.id != id {
-        return Err(StoreError::corrupt(
-            Some(id),
-            format!("the stored audit event is for id {:?}", event.id),
-        ));
-    }
-    Ok(event)
-}
 
 /// Values a `text` column can hold (no stored value contains NUL).
 fn storable_only(values: &[String]) -> Vec<String> {
@@ -126,7 +101,7 @@ fn candidates(
         let full = i64::try_from(rows.len()).is_ok_and(|len| len == chunk);
         for row in &rows {
             let id: String = row.get(0);
-            let event = decode(&id, row.get(1));
+            let event = AuditEvent::from_stored_json(&id, row.get::<_, &str>(1).as_bytes());
             if event.as_ref().is_ok_and(|event| query.matches(event)) {
                 matched += 1;
             }
@@ -148,7 +123,10 @@ impl AuditEventStore for PgStore {
         if events.is_empty() {
             return Ok(());
         }
-        let bodies = events.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
+        let bodies = events
+            .iter()
+            .map(|event| event.to_stored_json(BACKEND))
+            .collect::<Result<Vec<_>, _>>()?;
         let sql = format!(
             "INSERT INTO {} (id, occurred, action, actor, key_ids, body) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (id) DO NOTHING",

@@ -12,11 +12,11 @@
 use std::ops::Bound;
 
 use ak_core::audit::{AuditEvent, AuditEventStore, AuditQuery};
-use ak_core::{BackendErrorKind, Page, StoreError};
+use ak_core::{Page, StoreError};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 
-use crate::{SledKeyStore, layout};
+use crate::{BACKEND, SledKeyStore, layout};
 
 const EVENT_FORMAT: u8 = 1;
 /// Events removed per pruning transaction.
@@ -30,33 +30,34 @@ fn event_key(occurred: i64, id: &str) -> Vec<u8> {
 }
 
 fn encode(event: &AuditEvent) -> Result<Vec<u8>, StoreError> {
-    let mut bytes = vec![EVENT_FORMAT];
-    serde_json::to_writer(&mut bytes, event).map_err(|err| StoreError::Backend {
-        backend: "sled",
-        kind: BackendErrorKind::Other,
-        detail: format!("audit event {}: encoding", event.id),
-        source: Some(Box::new(err)),
-    })?;
+    let json = event.to_stored_json(BACKEND)?;
+    let mut bytes = Vec::with_capacity(1 + json.len());
+    bytes.push(EVENT_FORMAT);
+    bytes.extend_from_slice(json.as_bytes());
     Ok(bytes)
 }
 
+/// The event stored under `key` (`time(occurred) ++ id`): [`StoreError::Corrupt`] when the value
+/// is not an event, or is the event of another id or time.
 fn decode(key: &[u8], bytes: &[u8]) -> Result<AuditEvent, StoreError> {
     let id = key
         .get(layout::TIME_LEN..)
-        .and_then(|id| std::str::from_utf8(id).ok())
-        .map(str::to_owned);
-    let corrupt = |reason: &str, source: Option<ak_core::BoxError>| StoreError::Corrupt {
-        id: id.clone(),
-        reason: reason.to_owned(),
-        source,
-    };
+        .and_then(|id| std::str::from_utf8(id).ok());
     let Some((&EVENT_FORMAT, json)) = bytes.split_first() else {
-        return Err(corrupt("unknown audit event format", None));
+        return Err(StoreError::corrupt(id, "unknown audit event format"));
     };
-    let event: AuditEvent = serde_json::from_slice(json)
-        .map_err(|err| corrupt("undecodable audit event", Some(Box::new(err))))?;
+    let Some(id) = id else {
+        return Err(StoreError::corrupt(
+            None,
+            "an audit event stored under an unreadable key",
+        ));
+    };
+    let event = AuditEvent::from_stored_json(id, json)?;
     if event_key(event.occurred, &event.id) != key {
-        return Err(corrupt("an audit event stored under another key", None));
+        return Err(StoreError::corrupt(
+            Some(id),
+            "an audit event stored under another time",
+        ));
     }
     Ok(event)
 }

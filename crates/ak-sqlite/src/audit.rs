@@ -3,37 +3,12 @@
 use std::fmt::Write as _;
 
 use ak_core::audit::{AuditEvent, AuditEventStore, AuditQuery};
-use ak_core::{BackendErrorKind, Page, StoreError};
+use ak_core::{Page, StoreError};
 use rusqlite::OptionalExtension;
 use rusqlite::types::Value;
 
-use crate::error::backend;
+use crate::error::BACKEND;
 use crate::store::SqliteKeyStore;
-
-fn encode(event: &AuditEvent) -> Result<String, StoreError> {
-    serde_json::to_string(event).map_err(|err| {
-        backend(
-            BackendErrorKind::Other,
-            format!("audit event {}: encoding", event.id),
-            Some(Box::new(err)),
-        )
-    })
-}
-
-fn decode(id: &str, body: &str) -> Result<AuditEvent, StoreError> {
-    let event: AuditEvent = serde_json::from_str(body).map_err(|err| StoreError::Corrupt {
-        id: Some(id.to_owned()),
-        reason: "undecodable audit event".into(),
-        source: Some(Box::new(err)),
-    })?;
-    if event.id != id {
-        return Err(StoreError::corrupt(
-            Some(id),
-            format!("the stored audit event is for id {:?}", event.id),
-        ));
-    }
-    Ok(event)
-}
 
 fn placeholders(sql: &mut String, params: &mut Vec<Value>, values: &[String]) {
     for (n, value) in values.iter().enumerate() {
@@ -103,7 +78,10 @@ impl AuditEventStore for SqliteKeyStore {
         if events.is_empty() {
             return Ok(());
         }
-        let bodies = events.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
+        let bodies = events
+            .iter()
+            .map(|event| event.to_stored_json(BACKEND))
+            .collect::<Result<Vec<_>, _>>()?;
         self.write("append audit events", |tx, fail| {
             let mut insert = tx
                 .prepare_cached(
@@ -146,7 +124,7 @@ impl AuditEventStore for SqliteKeyStore {
                 .map_err(fail)?;
             query.page_from_sorted(rows.map(|row| {
                 let (id, body) = row.map_err(fail)?;
-                decode(&id, &body)
+                AuditEvent::from_stored_json(&id, body.as_bytes())
             }))
         })
     }

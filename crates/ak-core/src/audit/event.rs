@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::limits::{MAX_AUDIT_ACTION_CHARS, MAX_AUDIT_DATA_BYTES, MAX_AUDIT_KEY_IDS, MAX_ID_CHARS};
+use crate::store::{BackendErrorKind, StoreError};
 use crate::validate::{self, ValidationError};
 
 /// The action names ak records. Applications may record their own (any other name up to
@@ -204,6 +205,25 @@ impl AuditEvent {
         }
         validate::json_map("data", &self.data, MAX_AUDIT_DATA_BYTES)
     }
+
+    /// The event as the JSON a store keeps for it; an encoding failure is a
+    /// [`StoreError::Backend`] of `backend` (the store's name, `"sqlite"`, ...). Every store that
+    /// keeps audit events as JSON writes them through this and reads them back with
+    /// [`AuditEvent::from_stored_json`].
+    pub fn to_stored_json(&self, backend: &'static str) -> Result<String, StoreError> {
+        serde_json::to_string(self).map_err(|err| StoreError::Backend {
+            backend,
+            kind: BackendErrorKind::Other,
+            detail: format!("audit event {}: encoding", self.id),
+            source: Some(Box::new(err)),
+        })
+    }
+
+    /// Decodes an event stored as JSON under `id`: [`StoreError::Corrupt`] naming `id` when the
+    /// bytes are not an event, or are the event of another id.
+    pub fn from_stored_json(id: &str, json: &[u8]) -> Result<Self, StoreError> {
+        StoreError::decode_stored_json(id, json, ("audit event", "audit event"), |event: &Self| &event.id)
+    }
 }
 
 /// A process-unique, practically globally unique event id: 64 random bits drawn once per process,
@@ -225,4 +245,31 @@ pub fn next_event_id() -> String {
     });
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{process:016x}{count:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_json_round_trips_and_damage_is_corrupt() {
+        let event = AuditEvent::new(actions::ACCESS_KEY_CREATE, "cli:alice", 5)
+            .with_keys(["K1"])
+            .with_data("n", 1);
+        let json = event.to_stored_json("test").unwrap();
+        assert_eq!(
+            AuditEvent::from_stored_json(&event.id, json.as_bytes()).unwrap(),
+            event
+        );
+        let other = AuditEvent::from_stored_json("other", json.as_bytes());
+        assert!(
+            matches!(&other, Err(StoreError::Corrupt { id: Some(id), source: None, .. }) if id == "other"),
+            "{other:?}"
+        );
+        let undecodable = AuditEvent::from_stored_json("e1", b"{\"id\":1}");
+        assert!(
+            matches!(&undecodable, Err(StoreError::Corrupt { id: Some(id), source: Some(_), .. }) if id == "e1"),
+            "{undecodable:?}"
+        );
+    }
 }

@@ -1,12 +1,12 @@
 //! [`AuditRecorder`]: records events without making the caller wait for a disk.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::event::AuditEvent;
 use super::store::AuditEventStore;
+use crate::batch_writer::{BatchJob, BatchWriter};
 use crate::clock::{Clock, SystemClock};
 
 /// How often the writer flushes queued events at the latest: 200 ms. A crash of the process
@@ -72,7 +72,7 @@ impl Default for AuditConfig {
 ///   [`AuditConfig::max_events`], while callers keep recording.
 pub struct AuditRecorder {
     shared: Arc<Shared>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    writer: BatchWriter<AuditWriter>,
 }
 
 impl std::fmt::Debug for AuditRecorder {
@@ -90,35 +90,21 @@ struct Shared {
     store: Arc<dyn AuditEventStore>,
     clock: Arc<dyn Clock>,
     config: AuditConfig,
-    state: Mutex<State>,
-    /// The writer waits on it.
-    wake: Condvar,
-    /// Flushers wait on it.
-    written: Condvar,
     dropped: AtomicU64,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    queue: Vec<AuditEvent>,
-    /// Events accepted into the queue, ever.
-    accepted: u64,
-    /// Accepted events the writer has finished with (written, or dropped after failing).
-    finished: u64,
-    flush_requested: bool,
-    shutdown: bool,
-    stopped: bool,
-    overflow_logged: bool,
-}
-
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     fn high_water(&self) -> usize {
         (self.config.queue_capacity / 2).max(1)
     }
+}
+
+/// What waits for the writer.
+#[derive(Debug, Default)]
+struct Queue {
+    events: Vec<AuditEvent>,
+    /// The overflow warning of this episode is logged; reset by a write that empties the queue.
+    overflow_logged: bool,
 }
 
 impl AuditRecorder {
@@ -134,42 +120,32 @@ impl AuditRecorder {
         clock: Arc<dyn Clock>,
     ) -> Self {
         config.queue_capacity = config.queue_capacity.max(1);
+        let flush_interval = config.flush_interval;
         let shared = Arc::new(Shared {
             store,
             clock,
             config,
-            state: Mutex::new(State::default()),
-            wake: Condvar::new(),
-            written: Condvar::new(),
             dropped: AtomicU64::new(0),
         });
-        let writer_shared = Arc::clone(&shared);
-        let writer = std::thread::Builder::new()
-            .name("ak-audit-writer".into())
-            .spawn(move || run_writer(&writer_shared));
-        let writer = match writer {
-            Ok(handle) => Some(handle),
-            Err(err) => {
-                tracing::error!(error = %err, "cannot start the audit writer thread; audit events will be dropped");
-                shared.lock().stopped = true;
-                None
-            }
+        let job = AuditWriter {
+            shared: Arc::clone(&shared),
+            next_prune: Instant::now(),
         };
         Self {
             shared,
-            writer: Mutex::new(writer),
+            writer: BatchWriter::spawn(job, flush_interval),
         }
     }
 
     /// Queues `event` for the writer; never waits for I/O. Returns `false` if it was dropped
     /// (queue full, or the recorder shut down), which [`dropped`](Self::dropped) counts.
     pub fn record(&self, event: AuditEvent) -> bool {
-        let mut state = self.shared.lock();
-        if state.shutdown || state.stopped || state.queue.len() >= self.shared.config.queue_capacity {
+        let mut queue = self.writer.intake();
+        if !queue.is_open() || queue.events.len() >= self.shared.config.queue_capacity {
             let dropped = self.shared.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            if !state.overflow_logged {
-                state.overflow_logged = true;
-                drop(state);
+            if !queue.overflow_logged {
+                queue.overflow_logged = true;
+                drop(queue);
                 tracing::warn!(
                     dropped,
                     capacity = self.shared.config.queue_capacity,
@@ -178,10 +154,10 @@ impl AuditRecorder {
             }
             return false;
         }
-        state.queue.push(event);
-        state.accepted += 1;
-        if state.queue.len() >= self.shared.high_water() {
-            self.shared.wake.notify_one();
+        queue.events.push(event);
+        queue.accept();
+        if queue.events.len() >= self.shared.high_water() {
+            queue.wake_writer();
         }
         true
     }
@@ -195,79 +171,53 @@ impl AuditRecorder {
     /// Waits until every event recorded before the call has been written (or counted as dropped).
     /// For tests and for callers about to exit; the exchange path never calls it.
     pub fn flush(&self) {
-        let mut state = self.shared.lock();
-        let target = state.accepted;
-        if state.finished >= target {
-            return;
-        }
-        state.flush_requested = true;
-        self.shared.wake.notify_one();
-        while state.finished < target && !state.stopped {
-            state = self
-                .shared
-                .written
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        self.writer.flush();
     }
 
     /// Writes everything queued, stops the writer and waits for it. Later events are dropped.
     /// Dropping the recorder does the same.
     pub fn shutdown(&self) {
-        {
-            let mut state = self.shared.lock();
-            state.shutdown = true;
-            self.shared.wake.notify_one();
-        }
-        let handle = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(handle) = handle
-            && handle.join().is_err()
-        {
-            tracing::error!("the audit writer thread panicked");
-        }
+        self.writer.shutdown();
     }
 }
 
-impl Drop for AuditRecorder {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
+/// The recorder's batch logic: append the queue, retrying; prune between rounds when due.
+struct AuditWriter {
+    shared: Arc<Shared>,
+    next_prune: Instant,
 }
 
-fn run_writer(shared: &Shared) {
-    let mut next_prune = Instant::now();
-    loop {
-        let (batch, through, shutdown) = {
-            let mut state = shared.lock();
-            if !(state.flush_requested || state.shutdown || state.queue.len() >= shared.high_water()) {
-                state = shared
-                    .wake
-                    .wait_timeout(state, shared.config.flush_interval)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
-            }
-            state.flush_requested = false;
-            (std::mem::take(&mut state.queue), state.accepted, state.shutdown)
-        };
-        let wrote = batch.is_empty() || write_batch(shared, &batch);
-        {
-            let mut state = shared.lock();
-            state.finished = through;
-            if wrote && state.queue.is_empty() {
-                state.overflow_logged = false;
-            }
-            let done = shutdown && state.queue.is_empty();
-            if done {
-                state.stopped = true;
-            }
-            shared.written.notify_all();
-            if done {
-                return;
-            }
+impl BatchJob for AuditWriter {
+    type Pending = Queue;
+    type Batch = Vec<AuditEvent>;
+    /// Whether the batch was written (an empty one counts as written).
+    type Written = bool;
+
+    const THREAD: &'static str = "ak-audit-writer";
+    const WITHOUT_THREAD: &'static str = "audit events will be dropped";
+
+    fn is_urgent(&self, queue: &Queue) -> bool {
+        queue.events.len() >= self.shared.high_water()
+    }
+
+    fn take(&mut self, queue: &mut Queue) -> Vec<AuditEvent> {
+        std::mem::take(&mut queue.events)
+    }
+
+    fn write(&mut self, batch: Vec<AuditEvent>, _last: bool) -> bool {
+        batch.is_empty() || write_batch(&self.shared, &batch)
+    }
+
+    fn settle(&mut self, queue: &mut Queue, wrote: bool) {
+        if wrote && queue.events.is_empty() {
+            queue.overflow_logged = false;
         }
-        if !shutdown && Instant::now() >= next_prune {
-            prune(shared);
-            next_prune = Instant::now() + shared.config.prune_interval;
+    }
+
+    fn between_rounds(&mut self) {
+        if Instant::now() >= self.next_prune {
+            prune(&self.shared);
+            self.next_prune = Instant::now() + self.shared.config.prune_interval;
         }
     }
 }

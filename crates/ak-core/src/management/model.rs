@@ -41,18 +41,12 @@ impl ManagementKeyRecord {
     /// bytes are not a record, or are the record of another id. Every store that keeps
     /// management keys as JSON reads them through this.
     pub fn from_stored_json(id: &str, json: &[u8]) -> Result<Self, StoreError> {
-        let record: Self = serde_json::from_slice(json).map_err(|err| StoreError::Corrupt {
-            id: Some(id.to_owned()),
-            reason: "undecodable management key record".into(),
-            source: Some(Box::new(err)),
-        })?;
-        if record.key.id != id {
-            return Err(StoreError::corrupt(
-                Some(id),
-                format!("the stored management key is for id {:?}", record.key.id),
-            ));
-        }
-        Ok(record)
+        StoreError::decode_stored_json(
+            id,
+            json,
+            ("management key record", "management key"),
+            |record: &Self| &record.key.id,
+        )
     }
 }
 

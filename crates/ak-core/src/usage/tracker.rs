@@ -1,12 +1,12 @@
 //! [`UsageTracker`]: last-used times, coalesced per key and written off the exchange path.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use super::store::{KeyUsage, KeyUsageStore};
+use crate::batch_writer::{BatchJob, BatchWriter};
 
 /// How often the tracker writes last-used times: every 60 s (Unkey's minute granularity). A key
 /// is written at most once per interval however often it is used, so `lastUsedTime` lags real
@@ -27,7 +27,7 @@ pub const MAX_PENDING_KEYS: usize = 100_000;
 /// [`shutdown`](Self::shutdown) (also run on drop) writes what is pending and stops the thread.
 pub struct UsageTracker {
     shared: Arc<Shared>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    writer: BatchWriter<UsageWriter>,
 }
 
 impl std::fmt::Debug for UsageTracker {
@@ -44,28 +44,11 @@ impl std::fmt::Debug for UsageTracker {
 struct Shared {
     store: Arc<dyn KeyUsageStore>,
     interval: Duration,
-    state: Mutex<State>,
-    wake: Condvar,
-    written: Condvar,
     dropped: AtomicU64,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    pending: HashMap<String, KeyUsage>,
-    /// Incremented by every touch; `finished` is the value the last completed write saw.
-    touches: u64,
-    finished: u64,
-    flush_requested: bool,
-    shutdown: bool,
-    stopped: bool,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
+/// The last use of each key touched since the last write.
+type Pending = HashMap<String, KeyUsage>;
 
 impl UsageTracker {
     /// A tracker writing to `store` every [`DEFAULT_USAGE_INTERVAL`].
@@ -78,38 +61,26 @@ impl UsageTracker {
         let shared = Arc::new(Shared {
             store,
             interval,
-            state: Mutex::new(State::default()),
-            wake: Condvar::new(),
-            written: Condvar::new(),
             dropped: AtomicU64::new(0),
         });
-        let writer_shared = Arc::clone(&shared);
-        let writer = std::thread::Builder::new()
-            .name("ak-usage-writer".into())
-            .spawn(move || run_writer(&writer_shared));
-        let writer = match writer {
-            Ok(handle) => Some(handle),
-            Err(err) => {
-                tracing::error!(error = %err, "cannot start the last-used writer thread; last-used times will not be recorded");
-                shared.lock().stopped = true;
-                None
-            }
+        let job = UsageWriter {
+            shared: Arc::clone(&shared),
         };
         Self {
             shared,
-            writer: Mutex::new(writer),
+            writer: BatchWriter::spawn(job, interval),
         }
     }
 
     /// Notes that `key_id` was used at `time` (Unix seconds) from `ip`. Never waits for I/O.
     pub fn touch(&self, key_id: &str, time: i64, ip: Option<&str>) {
-        let mut state = self.shared.lock();
-        if state.shutdown || state.stopped {
+        let mut pending = self.writer.intake();
+        if !pending.is_open() {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        state.touches += 1;
-        if let Some(entry) = state.pending.get_mut(key_id) {
+        pending.accept();
+        if let Some(entry) = pending.get_mut(key_id) {
             if time >= entry.time {
                 entry.time = time;
                 if entry.ip.as_deref() != ip {
@@ -118,11 +89,11 @@ impl UsageTracker {
             }
             return;
         }
-        if state.pending.len() >= MAX_PENDING_KEYS {
+        if pending.len() >= MAX_PENDING_KEYS {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        state.pending.insert(
+        pending.insert(
             key_id.to_owned(),
             KeyUsage {
                 key_id: key_id.to_owned(),
@@ -140,96 +111,57 @@ impl UsageTracker {
     /// Writes every use noted before the call now, and waits for it. For tests and callers about
     /// to exit; the exchange path never calls it.
     pub fn flush(&self) {
-        let mut state = self.shared.lock();
-        let target = state.touches;
-        if state.finished >= target {
-            return;
-        }
-        state.flush_requested = true;
-        self.shared.wake.notify_one();
-        while state.finished < target && !state.stopped {
-            state = self
-                .shared
-                .written
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        self.writer.flush();
     }
 
     /// Writes what is pending, stops the writer and waits for it. Dropping the tracker does the
     /// same.
     pub fn shutdown(&self) {
-        {
-            let mut state = self.shared.lock();
-            state.shutdown = true;
-            self.shared.wake.notify_one();
-        }
-        let handle = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(handle) = handle
-            && handle.join().is_err()
-        {
-            tracing::error!("the last-used writer thread panicked");
-        }
+        self.writer.shutdown();
     }
 }
 
-impl Drop for UsageTracker {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
+/// The tracker's batch logic: write every pending key's last use at once; keep a failed batch
+/// for the next round (but not past the shutdown's).
+struct UsageWriter {
+    shared: Arc<Shared>,
 }
 
-fn run_writer(shared: &Shared) {
-    loop {
-        let (batch, through, shutdown) = {
-            let mut state = shared.lock();
-            if !(state.flush_requested || state.shutdown) {
-                state = shared
-                    .wake
-                    .wait_timeout(state, shared.interval)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
-            }
-            state.flush_requested = false;
-            let batch: Vec<KeyUsage> = state.pending.drain().map(|(_, usage)| usage).collect();
-            (batch, state.touches, state.shutdown)
-        };
-        let failed = if batch.is_empty() {
-            None
-        } else {
-            match shared.store.record_key_usage(&batch) {
-                Ok(()) => None,
-                Err(err) => {
-                    tracing::warn!(error = %err, keys = batch.len(), "recording last-used times failed; retrying at the next interval");
-                    Some(batch)
-                }
-            }
-        };
-        let mut state = shared.lock();
-        if let Some(batch) = failed {
-            if shutdown {
-                let count = u64::try_from(batch.len()).unwrap_or(u64::MAX);
-                shared.dropped.fetch_add(count, Ordering::Relaxed);
-            } else {
-                for usage in batch {
-                    let newer = state
-                        .pending
-                        .get(&usage.key_id)
-                        .is_some_and(|pending| pending.time >= usage.time);
-                    if !newer {
-                        state.pending.insert(usage.key_id.clone(), usage);
-                    }
-                }
-            }
+impl BatchJob for UsageWriter {
+    type Pending = Pending;
+    type Batch = Vec<KeyUsage>;
+    /// The batch to retry, if the write failed.
+    type Written = Option<Vec<KeyUsage>>;
+
+    const THREAD: &'static str = "ak-usage-writer";
+    const WITHOUT_THREAD: &'static str = "last-used times will not be recorded";
+
+    fn take(&mut self, pending: &mut Pending) -> Vec<KeyUsage> {
+        pending.drain().map(|(_, usage)| usage).collect()
+    }
+
+    fn write(&mut self, batch: Vec<KeyUsage>, last: bool) -> Option<Vec<KeyUsage>> {
+        if batch.is_empty() {
+            return None;
         }
-        state.finished = through;
-        let done = shutdown;
-        if done {
-            state.stopped = true;
+        let err = self.shared.store.record_key_usage(&batch).err()?;
+        tracing::warn!(error = %err, keys = batch.len(), "recording last-used times failed; retrying at the next interval");
+        if last {
+            let count = u64::try_from(batch.len()).unwrap_or(u64::MAX);
+            self.shared.dropped.fetch_add(count, Ordering::Relaxed);
+            return None;
         }
-        shared.written.notify_all();
-        if done {
-            return;
+        Some(batch)
+    }
+
+    fn settle(&mut self, pending: &mut Pending, failed: Option<Vec<KeyUsage>>) {
+        for usage in failed.into_iter().flatten() {
+            let newer = pending
+                .get(&usage.key_id)
+                .is_some_and(|pending| pending.time >= usage.time);
+            if !newer {
+                pending.insert(usage.key_id.clone(), usage);
+            }
         }
     }
 }

@@ -64,18 +64,9 @@ impl WebhookRecord {
     /// bytes are not a record, or are the record of another id. Every store that keeps webhooks
     /// as JSON reads them through this.
     pub fn from_stored_json(id: &str, json: &[u8]) -> Result<Self, StoreError> {
-        let record: Self = serde_json::from_slice(json).map_err(|err| StoreError::Corrupt {
-            id: Some(id.to_owned()),
-            reason: "undecodable webhook record".into(),
-            source: Some(Box::new(err)),
-        })?;
-        if record.webhook.id != id {
-            return Err(StoreError::corrupt(
-                Some(id),
-                format!("the stored webhook is for id {:?}", record.webhook.id),
-            ));
-        }
-        Ok(record)
+        StoreError::decode_stored_json(id, json, ("webhook record", "webhook"), |record: &Self| {
+            &record.webhook.id
+        })
     }
 }
 
