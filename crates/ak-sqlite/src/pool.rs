@@ -26,6 +26,9 @@ pub(crate) struct ReaderPool {
 struct PoolState {
     idle: Vec<Connection>,
     open: usize,
+    /// Callers blocked in [`ReaderPool::get`] until a reader is returned: a return wakes one only
+    /// when there is one, so the common case (a free reader) makes no futex call.
+    waiting: usize,
 }
 
 /// A checked-out reader; goes back to the pool on drop.
@@ -80,13 +83,26 @@ impl ReaderPool {
                         conn: Some(conn),
                     }),
                     Err(err) => {
-                        self.lock().open -= 1;
-                        self.returned.notify_one();
+                        let mut state = self.lock();
+                        state.open -= 1;
+                        self.wake_one(state);
                         Err(err)
                     }
                 };
             }
+            state.waiting += 1;
             state = self.returned.wait(state).unwrap_or_else(PoisonError::into_inner);
+            state.waiting -= 1;
+        }
+    }
+
+    /// Wakes one caller waiting in [`get`](Self::get), if any (decided under the lock, where
+    /// waiters register, so no wake-up is lost).
+    fn wake_one(&self, state: MutexGuard<'_, PoolState>) {
+        let waiting = state.waiting > 0;
+        drop(state);
+        if waiting {
+            self.returned.notify_one();
         }
     }
 
@@ -115,8 +131,50 @@ impl Deref for Reader<'_> {
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            self.pool.lock().idle.push(conn);
-            self.pool.returned.notify_one();
+            let mut state = self.pool.lock();
+            state.idle.push(conn);
+            self.pool.wake_one(state);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+
+    fn pool(max: usize) -> ReaderPool {
+        ReaderPool::new(
+            ":memory:".into(),
+            "test".into(),
+            OpenFlags::default(),
+            false,
+            Duration::from_secs(1),
+            max,
+        )
+    }
+
+    /// A caller waiting for the only reader gets it when it is returned: the return sees the
+    /// registered waiter and wakes it.
+    #[test]
+    fn a_returned_reader_wakes_a_waiting_caller() {
+        let pool = pool(1);
+        let held = pool.get().unwrap();
+        let (sent, received) = mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let reader = pool.get().unwrap();
+                sent.send(reader.is_autocommit()).unwrap();
+            });
+            while pool.lock().waiting == 0 {
+                std::thread::yield_now();
+            }
+            assert!(received.try_recv().is_err(), "the only reader is still held");
+            drop(held);
+            assert!(received.recv().unwrap());
+        });
+        let state = pool.lock();
+        assert_eq!((state.waiting, state.open, state.idle.len()), (0, 1, 1));
     }
 }
