@@ -55,14 +55,37 @@ pub(crate) fn matches_nothing(query: &SearchQuery) -> bool {
             .is_some_and(|creator| !storable(creator))
 }
 
+/// Candidates a bounded filter-first statement reads before it gives way to the sort-order walk.
+///
+/// See [`plan`]: a selection this small is read whole and sorted; a larger one is dense enough
+/// that walking the sort index finds a page quickly.
+const FEW: i64 = 2000;
+
+/// Whether `query` has a filter whose index cannot yield the sort order (tenants and custom
+/// attributes are GIN-indexed; a bound user's or creator's index is ordered by creation time).
+fn filter_first(query: &SearchQuery, attributes_indexed: bool) -> bool {
+    !query.tenant_ids.is_empty()
+        || attributes_indexed
+        || (query.sort == SortField::Name && (query.bound_user_id.is_some() || query.created_by.is_some()))
+}
+
 /// The statement for the rows of `query` after `position`, at most `limit` of them.
+///
+/// With a filter that its index cannot order (see `filter_first`), the plain `WHERE ... ORDER
+/// BY ... LIMIT` lets the planner walk the sort index and filter every row when it believes the
+/// matches to be dense: before `ANALYZE` has run it assumes about 1% of the table for any tenant,
+/// so a tenant of 100 keys among 100,000 costs a walk of the whole index (the walk cannot stop
+/// before it has proved that no `limit`-th row exists). Such a search therefore first reads at
+/// most [`FEW`] + 1 matches through the filter's index (a bounded, unordered `LIMIT`); if there
+/// are at most [`FEW`], they are the whole selection and are sorted; only a larger selection
+/// runs the plain statement, which the server skips otherwise (a one-time filter). The rows are
+/// the same either way: those of the plain statement.
 pub(crate) fn plan(table: &str, query: &SearchQuery, position: Option<&Position>, limit: i64) -> Plan {
     let mut plan = Plan {
-        sql: format!(
-            "SELECT id, version, body, created_time, name, last_used_time, last_used_ip FROM {table} WHERE TRUE"
-        ),
+        sql: String::new(),
         params: Vec::new(),
     };
+    let mut filters = String::from("TRUE");
     if !query.tenant_ids.is_empty() {
         let tenants: Vec<String> = query
             .tenant_ids
@@ -71,43 +94,45 @@ pub(crate) fn plan(table: &str, query: &SearchQuery, position: Option<&Position>
             .cloned()
             .collect();
         let n = plan.push(tenants, Type::TEXT_ARRAY);
-        let _ = write!(plan.sql, " AND tenant_ids && ${n}::text[]");
+        let _ = write!(filters, " AND tenant_ids && ${n}::text[]");
     }
     if let Some(status) = query.status {
         let n = plan.push(status.as_str(), Type::TEXT);
-        let _ = write!(plan.sql, " AND status = ${n}");
+        let _ = write!(filters, " AND status = ${n}");
     }
     if let Some(user) = &query.bound_user_id {
         let n = plan.push(user.clone(), Type::TEXT);
-        let _ = write!(plan.sql, " AND bound_user_id = ${n}");
+        let _ = write!(filters, " AND bound_user_id = ${n}");
     }
     if let Some(creator) = &query.created_by {
         let n = plan.push(creator.clone(), Type::TEXT);
-        let _ = write!(plan.sql, " AND created_by = ${n}");
+        let _ = write!(filters, " AND created_by = ${n}");
     }
     let attributes = &query.custom_attributes;
-    if !attributes.is_empty() && !attributes.iter().any(|(name, value)| unindexable(name, value)) {
+    let attributes_indexed =
+        !attributes.is_empty() && !attributes.iter().any(|(name, value)| unindexable(name, value));
+    if attributes_indexed {
         let n = plan.push(Value::Object(attributes.clone()).to_string(), Type::TEXT);
-        let _ = write!(plan.sql, " AND attributes @> ${n}::text::jsonb");
+        let _ = write!(filters, " AND attributes @> ${n}::text::jsonb");
     }
     match query.expiry {
         None => {}
         Some(ExpiryFilter::ExpiredAt(now)) => {
             let n = plan.push(now, Type::INT8);
-            let _ = write!(plan.sql, " AND expire_time <= ${n}");
+            let _ = write!(filters, " AND expire_time <= ${n}");
         }
         Some(ExpiryFilter::UnexpiredAt(now)) => {
             let n = plan.push(now, Type::INT8);
-            let _ = write!(plan.sql, " AND (expire_time IS NULL OR expire_time > ${n})");
+            let _ = write!(filters, " AND (expire_time IS NULL OR expire_time > ${n})");
         }
     }
     if let Some(since) = query.not_used_since {
         let n = plan.push(since, Type::INT8);
-        let _ = write!(plan.sql, " AND (last_used_time IS NULL OR last_used_time < ${n})");
+        let _ = write!(filters, " AND (last_used_time IS NULL OR last_used_time < ${n})");
     }
     if let Some(before) = query.expires_before {
         let n = plan.push(before, Type::INT8);
-        let _ = write!(plan.sql, " AND expire_time < ${n}");
+        let _ = write!(filters, " AND expire_time < ${n}");
     }
     let column = match query.sort {
         SortField::CreatedTime => "created_time",
@@ -129,13 +154,23 @@ pub(crate) fn plan(table: &str, query: &SearchQuery, position: Option<&Position>
         )),
     };
     if let Some((value, id)) = at {
-        let _ = write!(plan.sql, " AND ({column}, id) {after} (${value}, ${id})");
+        let _ = write!(filters, " AND ({column}, id) {after} (${value}, ${id})");
     }
     let n = plan.push(limit, Type::INT8);
-    let _ = write!(
-        plan.sql,
-        " ORDER BY {column} {direction}, id {direction} LIMIT ${n}"
-    );
+    let columns = "id, version, body, created_time, name, last_used_time, last_used_ip";
+    let order = format!("ORDER BY {column} {direction}, id {direction} LIMIT ${n}");
+    if filter_first(query, attributes_indexed) {
+        let cap = FEW + 1;
+        let _ = write!(
+            plan.sql,
+            "WITH few AS MATERIALIZED (SELECT {columns} FROM {table} WHERE {filters} LIMIT {cap}) \
+             SELECT * FROM ((SELECT * FROM few WHERE (SELECT count(*) FROM few) <= {FEW} {order}) \
+             UNION ALL (SELECT {columns} FROM {table} WHERE {filters} AND (SELECT count(*) FROM few) > {FEW} {order})) \
+             AS hits {order}"
+        );
+    } else {
+        let _ = write!(plan.sql, "SELECT {columns} FROM {table} WHERE {filters} {order}");
+    }
     plan
 }
 
