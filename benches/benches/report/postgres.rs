@@ -14,6 +14,10 @@
 //! by one thread, so on one machine the row measures how well the nodes share the database, not
 //! a saturated node (the nodes and the server share the machine's cores).
 //!
+//! The single-thread rows (exchange, load, search) run on one CPU together with the server
+//! processes of their connections (`on_one_cpu`), so that both sides of a pair make the same
+//! same-CPU hand-offs; the two-node row runs on every CPU.
+//!
 //! The stores are built in the parent process: the keys' own insert (a durable transaction each)
 //! on [`LOAD_THREADS`] threads, whose commits PostgreSQL flushes together, and the bare table in
 //! chunks of one multi-row `INSERT ... SELECT FROM unnest(...)`. Each lives in a schema of its
@@ -22,6 +26,7 @@
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -147,16 +152,92 @@ pub(crate) fn pg_rows(plan: Plan, root: &Path, index: usize, rows: &mut Vec<Meas
         black_box(row.get::<_, Vec<u8>>(0));
     };
 
-    exchange_row(plan, &backend, &mut select, rows);
-    load_row(
-        plan,
-        &backend,
-        ("bare point SELECT of a 400 B bytea", Target::RatioAtMost(1.5)),
-        rows,
-        &mut select,
-    );
-    search_rows(plan, &backend, rows);
+    // Both sides' connections exist before their backends are pinned.
+    assert!(backend.keys.load(&bulk_id(0)).is_ok(), "a bulk id loads");
+    select(&bulk_id(0));
+    let backends = backend_pids(&mut pids_client());
+    on_one_cpu(&backends, || {
+        exchange_row(plan, &backend, &mut select, rows);
+        load_row(
+            plan,
+            &backend,
+            ("bare point SELECT of a 400 B bytea", Target::RatioAtMost(1.5)),
+            rows,
+            &mut select,
+        );
+        search_rows(plan, &backend, rows);
+    });
     two_nodes_row(plan, &backend, root, rows);
+}
+
+/// A connection that only looks up the others' backend processes.
+fn pids_client() -> postgres::Client {
+    bare_client()
+}
+
+/// The server processes of this database's client connections (ours: the report is the only
+/// client while it runs), except the asking one.
+fn backend_pids(client: &mut postgres::Client) -> Vec<i32> {
+    client
+        .query(
+            "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' \
+             AND datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .map(|rows| rows.iter().map(|row| row.get(0)).collect())
+        .unwrap_or_default()
+}
+
+/// Sets the CPUs process `pid` may run on (`taskset`, util-linux); false when it could not.
+fn taskset(pid: i32, cpus: &str) -> bool {
+    Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Runs `rows` on a thread pinned to the first CPU, with the server processes `backends` pinned
+/// to the same CPU, then lets the backends run anywhere again.
+///
+/// Each of these rows is one thread making one round trip after another. Unpinned, the
+/// scheduler puts a backend on the client's CPU or on the other one, and keeps it there for a
+/// while; a round trip to the other CPU costs about twice as much on these VMs, so a pair whose
+/// two sides drew different placements measured anything from 0.4x to 3x (the load-by-id row's
+/// ratio IQR before this). On one CPU both sides of every pair make the same hand-offs. When the
+/// backends cannot be pinned (no `taskset`, not permitted) the rows run unpinned, and a line says
+/// so.
+fn on_one_cpu(backends: &[i32], rows: impl FnOnce() + Send) {
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let Some(first) = cores.first().copied() else {
+        rows();
+        return;
+    };
+    let all = cores
+        .iter()
+        .map(|core| core.id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let pinned = backends.iter().all(|pid| taskset(*pid, &first.id.to_string()));
+    if !pinned {
+        eprintln!("  {NAME}: could not pin the server's backends to one CPU; the point rows run unpinned");
+    }
+    std::thread::scope(|scope| {
+        let measuring = scope.spawn(move || {
+            if pinned {
+                core_affinity::set_for_current(first);
+            }
+            rows();
+        });
+        let outcome = measuring.join();
+        for pid in backends {
+            taskset(*pid, &all);
+        }
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    });
 }
 
 /// A warm exchange against what it cannot avoid: one signature and one round trip to the server.
