@@ -67,6 +67,15 @@ fn filter_first(query: &SearchQuery, attributes_indexed: bool) -> bool {
     !query.tenant_ids.is_empty()
         || attributes_indexed
         || (query.sort == SortField::Name && (query.bound_user_id.is_some() || query.created_by.is_some()))
+        || expiry_bounded(query)
+}
+
+/// Whether `query` bounds the expiry time from above (`expiresBefore`, or expired at a time):
+/// a range of `keys_by_expire_time`, which the filter-first read walks in expiry order so that
+/// it stops after [`FEW`] + 1 rows of the range however dense the planner believes it to be
+/// (before `ANALYZE`, a third of the table).
+fn expiry_bounded(query: &SearchQuery) -> bool {
+    query.expires_before.is_some() || matches!(query.expiry, Some(ExpiryFilter::ExpiredAt(_)))
 }
 
 /// The statement for the rows of `query` after `position`, at most `limit` of them.
@@ -161,9 +170,16 @@ pub(crate) fn plan(table: &str, query: &SearchQuery, position: Option<&Position>
     let order = format!("ORDER BY {column} {direction}, id {direction} LIMIT ${n}");
     if filter_first(query, attributes_indexed) {
         let cap = FEW + 1;
+        // An expiry range read in its index's order, unless a tenant or attribute index (an
+        // equality, usually far smaller) drives the read.
+        let few_order = if expiry_bounded(query) && query.tenant_ids.is_empty() && !attributes_indexed {
+            "ORDER BY expire_time, id "
+        } else {
+            ""
+        };
         let _ = write!(
             plan.sql,
-            "WITH few AS MATERIALIZED (SELECT {columns} FROM {table} WHERE {filters} LIMIT {cap}) \
+            "WITH few AS MATERIALIZED (SELECT {columns} FROM {table} WHERE {filters} {few_order}LIMIT {cap}) \
              SELECT * FROM ((SELECT * FROM few WHERE (SELECT count(*) FROM few) <= {FEW} {order}) \
              UNION ALL (SELECT {columns} FROM {table} WHERE {filters} AND (SELECT count(*) FROM few) > {FEW} {order})) \
              AS hits {order}"

@@ -175,7 +175,9 @@ fn every_search_filter_and_the_point_load_use_an_index() {
 
 /// Before any `ANALYZE` the planner takes about 1% of the table for any tenant or attribute
 /// filter; with a page of 10 it then walked the sort index of 20,000 keys, filtering every row,
-/// to find the 10 keys of a small tenant. The first chunk must go through the filter's index.
+/// to find the 10 keys of a small tenant. It takes a third of the table for an expiry range, and
+/// walked the sort index the same way for `expiresBefore`. The first chunk must go through the
+/// filter's index.
 #[test]
 fn before_analyze_a_small_selection_is_read_through_its_index() {
     let Some(mut admin) = common::admin() else { return };
@@ -188,10 +190,11 @@ fn before_analyze_a_small_selection_is_read_through_its_index() {
     admin
         .batch_execute(&format!(
             "INSERT INTO {keys} (id, name, status, created_time, created_by, tenant_ids, attributes,
-                 version, body)
+                 expire_time, version, body)
              SELECT 'k' || g, 'name' || g, 'active', 1000000 + g, 'c' || (g % 50),
                     ARRAY[CASE WHEN g <= 10 THEN 'few' ELSE 't' || (g % 1000) END],
                     jsonb_build_object('team', CASE WHEN g <= 10 THEN 'few' ELSE 'team' || (g % 200) END),
+                    CASE WHEN g <= 10 THEN 500 + g WHEN g % 2 = 0 THEN NULL ELSE 2000000000 + g END,
                     1,
                     replace(t.body, '\"id\":\"template\"', '\"id\":\"k' || g || '\"')
                FROM generate_series(1, {KEYS}) AS g, (SELECT body FROM {keys} WHERE id = 'template') AS t"
@@ -218,6 +221,20 @@ fn before_analyze_a_small_selection_is_read_through_its_index() {
             "keys_by_attributes",
             SearchQuery {
                 custom_attributes: attributes,
+                ..SearchQuery::default()
+            },
+        ),
+        (
+            "keys_by_expire_time",
+            SearchQuery {
+                expires_before: Some(1000),
+                ..SearchQuery::default()
+            },
+        ),
+        (
+            "keys_by_expire_time",
+            SearchQuery {
+                expiry: Some(ExpiryFilter::ExpiredAt(1000)),
                 ..SearchQuery::default()
             },
         ),
