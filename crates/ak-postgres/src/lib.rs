@@ -86,7 +86,9 @@
 //! tenant or custom-attribute filter (or a bound user or creator when sorting by name), whose
 //! index cannot give the order, it first reads at most 2,001 matches through that index and
 //! sorts them, and walks the sort order only for a larger selection: a small tenant costs the
-//! same in a large table, also before `ANALYZE` has gathered statistics.
+//! same in a large table, also before `ANALYZE` has gathered statistics. An upper bound on the
+//! expiry time (`expires_before`, or expired at a time) with none of those filters, nor a status,
+//! is read the same way through `keys_by_expire_time`, in expiry order.
 
 mod audit;
 mod config;

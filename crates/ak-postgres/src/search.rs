@@ -67,15 +67,22 @@ fn filter_first(query: &SearchQuery, attributes_indexed: bool) -> bool {
     !query.tenant_ids.is_empty()
         || attributes_indexed
         || (query.sort == SortField::Name && (query.bound_user_id.is_some() || query.created_by.is_some()))
-        || expiry_bounded(query)
+        || expiry_drives(query, attributes_indexed)
 }
 
-/// Whether `query` bounds the expiry time from above (`expiresBefore`, or expired at a time):
-/// a range of `keys_by_expire_time`, which the filter-first read walks in expiry order so that
-/// it stops after [`FEW`] + 1 rows of the range however dense the planner believes it to be
-/// (before `ANALYZE`, a third of the table).
-fn expiry_bounded(query: &SearchQuery) -> bool {
-    query.expires_before.is_some() || matches!(query.expiry, Some(ExpiryFilter::ExpiredAt(_)))
+/// Whether the expiry time bounded from above (`expiresBefore`, or expired at a time) is the
+/// filter that drives the read: no tenant, attribute, bound-user, creator or status filter,
+/// whose own index is an equality (and, but for tenants and attributes, ordered). Its range of
+/// `keys_by_expire_time` is then read filter-first in expiry order, so the read stops after
+/// [`FEW`] + 1 rows of the range however dense the planner believes it to be (before `ANALYZE`,
+/// a third of the table).
+fn expiry_drives(query: &SearchQuery, attributes_indexed: bool) -> bool {
+    (query.expires_before.is_some() || matches!(query.expiry, Some(ExpiryFilter::ExpiredAt(_))))
+        && query.tenant_ids.is_empty()
+        && !attributes_indexed
+        && query.bound_user_id.is_none()
+        && query.created_by.is_none()
+        && query.status.is_none()
 }
 
 /// The statement for the rows of `query` after `position`, at most `limit` of them.
@@ -170,9 +177,8 @@ pub(crate) fn plan(table: &str, query: &SearchQuery, position: Option<&Position>
     let order = format!("ORDER BY {column} {direction}, id {direction} LIMIT ${n}");
     if filter_first(query, attributes_indexed) {
         let cap = FEW + 1;
-        // An expiry range read in its index's order, unless a tenant or attribute index (an
-        // equality, usually far smaller) drives the read.
-        let few_order = if expiry_bounded(query) && query.tenant_ids.is_empty() && !attributes_indexed {
+        // An expiry range is read in its index's order (see `expiry_drives`).
+        let few_order = if expiry_drives(query, attributes_indexed) {
             "ORDER BY expire_time, id "
         } else {
             ""
