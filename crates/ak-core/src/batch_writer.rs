@@ -211,8 +211,20 @@ impl<J: BatchJob> Drop for BatchWriter<J> {
     }
 }
 
+/// Marks the writer stopped and wakes every waiter when the thread ends, also by a panic (a
+/// store that panicked): no `flush` then waits forever, and nothing more is accepted.
+struct StopOnExit<'a, P>(&'a Shared<P>);
+
+impl<P> Drop for StopOnExit<'_, P> {
+    fn drop(&mut self) {
+        self.0.lock().stopped = true;
+        self.0.written.notify_all();
+    }
+}
+
 /// The thread: a round per interval (or wake-up, flush, shutdown) until the shutdown's round.
 fn run<J: BatchJob>(shared: &Shared<J::Pending>, job: &mut J) {
+    let _stop_on_exit = StopOnExit(shared);
     loop {
         let (batch, through, last) = {
             let mut state = shared.lock();
@@ -359,6 +371,38 @@ mod tests {
         let round = seen.recv_timeout(Duration::from_secs(60)).unwrap();
         assert_eq!(round, Seen::Wrote(vec![1, 2, 3], false));
         drop(writer);
+    }
+
+    /// A store that panics on every non-empty batch.
+    struct Panics;
+
+    impl BatchJob for Panics {
+        type Pending = Vec<u32>;
+        type Batch = Vec<u32>;
+        type Written = ();
+        const THREAD: &'static str = "ak-test-panicking-writer";
+        const WITHOUT_THREAD: &'static str = "nothing is written";
+
+        fn take(&mut self, pending: &mut Vec<u32>) -> Vec<u32> {
+            std::mem::take(pending)
+        }
+
+        fn write(&mut self, batch: Vec<u32>, _last: bool) {
+            assert!(batch.is_empty(), "the store panicked");
+        }
+    }
+
+    #[test]
+    fn a_panicking_write_stops_the_writer_instead_of_hanging_flush() {
+        let writer = BatchWriter::spawn(Panics, Duration::from_secs(3600));
+        {
+            let mut intake = writer.intake();
+            intake.push(1);
+            intake.accept();
+        }
+        writer.flush(); // returns: the thread stopped when the write panicked
+        assert!(!writer.intake().is_open(), "a stopped writer accepts nothing");
+        writer.shutdown();
     }
 
     #[test]

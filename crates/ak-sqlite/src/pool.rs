@@ -172,7 +172,11 @@ mod tests {
             }
             assert!(received.try_recv().is_err(), "the only reader is still held");
             drop(held);
-            assert!(received.recv().unwrap());
+            assert!(
+                received
+                    .recv_timeout(Duration::from_secs(60))
+                    .expect("no answer: a lost wake-up")
+            );
         });
         let state = pool.lock();
         assert_eq!((state.waiting, state.open, state.idle.len()), (0, 1, 1));
