@@ -176,16 +176,23 @@ fn pids_client() -> postgres::Client {
 }
 
 /// The server processes of this database's client connections (ours: the report is the only
-/// client while it runs), except the asking one.
+/// client while it runs), except the asking one. Only a pid that is a local `postgres` process
+/// counts: a server in another pid namespace or on another host cannot be pinned from here, and
+/// its pids may name unrelated local processes.
 fn backend_pids(client: &mut postgres::Client) -> Vec<i32> {
-    client
+    let pids: Vec<i32> = client
         .query(
             "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend' \
              AND datname = current_database() AND pid <> pg_backend_pid()",
             &[],
         )
         .map(|rows| rows.iter().map(|row| row.get(0)).collect())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    pids.into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|name| name.trim() == "postgres")
+        })
+        .collect()
 }
 
 /// Sets the CPUs process `pid` may run on (`taskset`, util-linux); false when it could not.
@@ -219,7 +226,7 @@ fn on_one_cpu(backends: &[i32], rows: impl FnOnce() + Send) {
         .map(|core| core.id.to_string())
         .collect::<Vec<_>>()
         .join(",");
-    let pinned = backends.iter().all(|pid| taskset(*pid, &first.id.to_string()));
+    let pinned = !backends.is_empty() && backends.iter().all(|pid| taskset(*pid, &first.id.to_string()));
     if !pinned {
         eprintln!("  {NAME}: could not pin the server's backends to one CPU; the point rows run unpinned");
     }
