@@ -237,7 +237,7 @@ pub fn id_of_name_key(key: &[u8]) -> Option<&[u8]> {
     None
 }
 
-/// The id at the end of a key of index `index` (a position in [`INDEXES`], or [`LAST_USED`]),
+/// The id at the end of a key of index `index` (a position in [`INDEXES`], or the last-used index),
 /// or `None` if the key is malformed.
 pub fn id_of(index: usize, key: &[u8]) -> Option<&[u8]> {
     match index {
