@@ -98,33 +98,50 @@ fn selective_index(what: &str) -> Option<&'static str> {
     })
 }
 
+/// Fills the key table of `schema` with [`KEYS`] generated keys `k1`, `k2`, ... named `name1`,
+/// ...: `columns` get `values` (SQL over the series number `g`), and each body is a stored
+/// template record's with the id replaced. Returns the table's qualified name.
+fn generate_keys(
+    admin: &mut postgres::Client,
+    schema: &str,
+    store: &dyn KeyStore,
+    columns: &str,
+    values: &str,
+) -> String {
+    store
+        .insert(&ak_testkit::fixtures::record("template", "template", 1))
+        .unwrap();
+    let keys = format!("\"{schema}\".keys");
+    admin
+        .batch_execute(&format!(
+            "INSERT INTO {keys} (id, name, {columns}, version, body)
+             SELECT 'k' || g, 'name' || g, {values}, 1,
+                    replace(t.body, '\"id\":\"template\"', '\"id\":\"k' || g || '\"')
+               FROM generate_series(1, {KEYS}) AS g, (SELECT body FROM {keys} WHERE id = 'template') AS t"
+        ))
+        .unwrap();
+    keys
+}
+
 #[test]
 fn every_search_filter_and_the_point_load_use_an_index() {
     let Some(mut admin) = common::admin() else { return };
     let schema = common::TempSchema::new();
     let store = schema.open();
-    store
-        .insert(&ak_testkit::fixtures::record("template", "template", 1))
-        .unwrap();
-    let keys = format!("\"{}\".keys", schema.name);
-    admin
-        .batch_execute(&format!(
-            "INSERT INTO {keys} (id, name, status, created_time, expire_time, created_by, bound_user_id,
-                 tenant_ids, attributes, version, body)
-             SELECT 'k' || g, 'name' || g,
-                    CASE WHEN g % 10 = 0 THEN 'inactive' ELSE 'active' END,
-                    1000000 + g,
-                    CASE WHEN g % 4 = 0 THEN 1500000 + g END,
-                    'c' || (g % 50),
-                    CASE WHEN g % 3 = 0 THEN NULL ELSE 'u' || (g % 700) END,
-                    ARRAY['t' || (g % 1000)],
-                    jsonb_build_object('team', 'team' || (g % 200)),
-                    1,
-                    replace(t.body, '\"id\":\"template\"', '\"id\":\"k' || g || '\"')
-               FROM generate_series(1, {KEYS}) AS g, (SELECT body FROM {keys} WHERE id = 'template') AS t;
-             ANALYZE {keys};"
-        ))
-        .unwrap();
+    let keys = generate_keys(
+        &mut admin,
+        &schema.name,
+        &store,
+        "status, created_time, expire_time, created_by, bound_user_id, tenant_ids, attributes",
+        "CASE WHEN g % 10 = 0 THEN 'inactive' ELSE 'active' END,
+         1000000 + g,
+         CASE WHEN g % 4 = 0 THEN 1500000 + g END,
+         'c' || (g % 50),
+         CASE WHEN g % 3 = 0 THEN NULL ELSE 'u' || (g % 700) END,
+         ARRAY['t' || (g % 1000)],
+         jsonb_build_object('team', 'team' || (g % 200))",
+    );
+    admin.batch_execute(&format!("ANALYZE {keys}")).unwrap();
 
     let point: Vec<String> = admin
         .query(
@@ -183,23 +200,16 @@ fn before_analyze_a_small_selection_is_read_through_its_index() {
     let Some(mut admin) = common::admin() else { return };
     let schema = common::TempSchema::new();
     let store = schema.open();
-    store
-        .insert(&ak_testkit::fixtures::record("template", "template", 1))
-        .unwrap();
-    let keys = format!("\"{}\".keys", schema.name);
-    admin
-        .batch_execute(&format!(
-            "INSERT INTO {keys} (id, name, status, created_time, created_by, tenant_ids, attributes,
-                 expire_time, version, body)
-             SELECT 'k' || g, 'name' || g, 'active', 1000000 + g, 'c' || (g % 50),
-                    ARRAY[CASE WHEN g <= 10 THEN 'few' ELSE 't' || (g % 1000) END],
-                    jsonb_build_object('team', CASE WHEN g <= 10 THEN 'few' ELSE 'team' || (g % 200) END),
-                    CASE WHEN g <= 10 THEN 500 + g WHEN g % 2 = 0 THEN NULL ELSE 2000000000 + g END,
-                    1,
-                    replace(t.body, '\"id\":\"template\"', '\"id\":\"k' || g || '\"')
-               FROM generate_series(1, {KEYS}) AS g, (SELECT body FROM {keys} WHERE id = 'template') AS t"
-        ))
-        .unwrap();
+    generate_keys(
+        &mut admin,
+        &schema.name,
+        &store,
+        "status, created_time, created_by, tenant_ids, attributes, expire_time",
+        "'active', 1000000 + g, 'c' || (g % 50),
+         ARRAY[CASE WHEN g <= 10 THEN 'few' ELSE 't' || (g % 1000) END],
+         jsonb_build_object('team', CASE WHEN g <= 10 THEN 'few' ELSE 'team' || (g % 200) END),
+         CASE WHEN g <= 10 THEN 500 + g WHEN g % 2 = 0 THEN NULL ELSE 2000000000 + g END",
+    );
     let analysed: i64 = admin
         .query_one(
             "SELECT count(*) FROM pg_stats WHERE schemaname = $1 AND tablename = 'keys'",
