@@ -77,6 +77,7 @@ impl Measurement {
             Target::RatioWithin(low, high) => format!("within {low} {high}"),
             Target::BytesAtMost(max) => format!("bytes-at-most {max}"),
             Target::Report => "report".to_owned(),
+            Target::SpeedupReport => "speedup-report".to_owned(),
         };
         format!(
             "measurement\t{}\t{}\t{target}\t{}\t{}",
@@ -103,6 +104,7 @@ impl Measurement {
             ["within", low, high] => Target::RatioWithin(number(low)?, number(high)?),
             ["bytes-at-most", max] => Target::BytesAtMost(number(max)?),
             ["report"] => Target::Report,
+            ["speedup-report"] => Target::SpeedupReport,
             _ => return None,
         };
         let values = |text: &str| -> Option<Vec<f64>> {
@@ -137,6 +139,7 @@ mod tests {
             Target::SpeedupAtLeast(1.7),
             Target::RatioWithin(1.0 / 1.1, 1.1),
             Target::Report,
+            Target::SpeedupReport,
         ];
         for target in targets {
             let measurement = Measurement::new(

@@ -15,6 +15,8 @@ pub enum Target {
     BytesAtMost(f64),
     /// Reported only.
     Report,
+    /// Reported only, as a speed-up (`baseline / figure`).
+    SpeedupReport,
 }
 
 /// How a row came out.
@@ -93,7 +95,7 @@ impl Row {
             .iter()
             .zip(base)
             .map(|(&figure, &base)| match target {
-                Target::SpeedupAtLeast(_) => base / figure,
+                Target::SpeedupAtLeast(_) | Target::SpeedupReport => base / figure,
                 _ => figure / base,
             })
             .collect();
@@ -130,7 +132,7 @@ impl Row {
     /// The verdict: see [`Verdict`] and [`judge`].
     pub fn verdict(&self) -> Verdict {
         match (self.target, self.spread()) {
-            (Target::Report, _) => Verdict::Report,
+            (Target::Report | Target::SpeedupReport, _) => Verdict::Report,
             (Target::BytesAtMost(max), _) => {
                 if self.figure <= max {
                     Verdict::Pass
@@ -156,7 +158,7 @@ pub fn judge(target: Target, spread: Spread) -> Verdict {
         Target::RatioAtMost(max) => (q3 <= max, q1 > max),
         Target::SpeedupAtLeast(min) => (q1 >= min, q3 < min),
         Target::RatioWithin(low, high) => (low <= q1 && q3 <= high, q3 < low || q1 > high),
-        Target::BytesAtMost(_) | Target::Report => return Verdict::Report,
+        Target::BytesAtMost(_) | Target::Report | Target::SpeedupReport => return Verdict::Report,
     };
     if pass {
         Verdict::Pass
@@ -240,6 +242,8 @@ mod tests {
         );
         let row = Row::paired("r", &[2.0], ("base", &[1.0]), Target::Report);
         assert_eq!(row.verdict(), Verdict::Report);
+        let row = Row::paired("r", &[1.0], ("base", &[2.0]), Target::SpeedupReport);
+        assert_eq!((row.ratios.clone(), row.verdict()), (vec![2.0], Verdict::Report));
         assert!(row.spread().is_some());
     }
 }

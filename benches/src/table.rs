@@ -21,6 +21,7 @@ fn format_target(target: Target) -> String {
         Target::RatioWithin(low, high) => format!("{low:.3}x ..= {high:.3}x"),
         Target::BytesAtMost(max) => format!("<= {}", format_value(max, Unit::Bytes)),
         Target::Report => "report".to_owned(),
+        Target::SpeedupReport => "report (speed-up)".to_owned(),
     }
 }
 
