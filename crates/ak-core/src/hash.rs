@@ -170,6 +170,11 @@ impl SecretHasher {
         }
     }
 
+    /// The decoy hashes (current, previous): their lengths are those of this hasher's hashes.
+    pub(crate) fn decoy_hashes(&self) -> (&str, &str) {
+        (&self.decoy, &self.decoy_previous)
+    }
+
     /// Spends the time of a failed verification during a grace period on fixed decoy hashes
     /// and returns nothing.
     pub(crate) fn verify_decoy(&self, secret: &Secret) {

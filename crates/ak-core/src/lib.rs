@@ -64,6 +64,7 @@ pub mod authorization;
 mod batch_writer;
 pub mod catalog;
 pub mod clock;
+pub mod decoy;
 pub mod directory;
 pub mod error;
 #[doc(hidden)]
@@ -88,6 +89,7 @@ mod wire;
 pub use authorization::{Authorization, TenantAuthorization};
 pub use catalog::RoleCatalog;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use decoy::DecoyRecord;
 pub use directory::{DirectoryError, DirectoryUser, UserDirectory};
 pub use error::{AuthError, ManageError};
 pub use hash::HashParams;

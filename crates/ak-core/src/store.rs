@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::decoy::DecoyRecord;
 use crate::model::{KeyRecord, KeyStatus};
 use crate::query::{Page, SearchQuery};
 
@@ -69,6 +70,15 @@ pub trait KeyStore: std::fmt::Debug + Send + Sync {
 
     /// One page of the records matching `query`.
     fn search(&self, query: &SearchQuery) -> Result<Page<KeyRecord>, StoreError>;
+
+    /// Does on `decoy` the work a [`get`](Self::get) that finds a record does beyond one that
+    /// finds nothing (decoding the record), and throws the result away. The key manager calls it
+    /// when a presented key's id is unknown, so that an unknown id costs what a wrong secret does
+    /// and the time of a failure does not tell which ids exist (see [`DecoyRecord`]). The default
+    /// does nothing: right for a store whose lookups cost the same found or not.
+    fn decode_decoy(&self, decoy: &DecoyRecord) {
+        let _ = decoy;
+    }
 }
 
 macro_rules! forward_key_store {
@@ -82,6 +92,7 @@ macro_rules! forward_key_store {
             }
             fn delete(&self, ids: &[String]) -> Result<(), StoreError> { (**self).delete(ids) }
             fn search(&self, query: &SearchQuery) -> Result<Page<KeyRecord>, StoreError> { (**self).search(query) }
+            fn decode_decoy(&self, decoy: &DecoyRecord) { (**self).decode_decoy(decoy) }
         }
     )*};
 }

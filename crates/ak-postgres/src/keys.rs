@@ -267,6 +267,11 @@ impl KeyStore for PgStore {
         })
     }
 
+    /// A found record's body is JSON, decoded as the decoy's is.
+    fn decode_decoy(&self, decoy: &ak_core::DecoyRecord) {
+        decoy.decode_json();
+    }
+
     fn search(&self, query: &SearchQuery) -> Result<Page<KeyRecord>, StoreError> {
         let Ok(start) = query.position() else {
             // An invalid cursor matches nothing, exactly as `SearchQuery::page_from_sorted` says.

@@ -512,6 +512,11 @@ impl KeyStore for SqliteKeyStore {
         })
     }
 
+    /// A found record's body is JSON, decoded as the decoy's is.
+    fn decode_decoy(&self, decoy: &ak_core::DecoyRecord) {
+        decoy.decode_json();
+    }
+
     fn search(&self, query: &SearchQuery) -> Result<Page<KeyRecord>, StoreError> {
         let Some(plan) = search::plan(query) else {
             // An invalid cursor matches nothing, exactly as `SearchQuery::page_from_sorted` says.

@@ -41,7 +41,7 @@ impl KeyManager {
     /// (argon2id, or the in-process cache of recently proven secrets), and only then status,
     /// expiry, permitted IPs and the bound user. A malformed key, an unknown id and a wrong secret
     /// all return [`AuthError::InvalidKey`]; an unknown id spends the same argon2id time on a decoy
-    /// hash as a wrong secret does.
+    /// hash as a wrong secret does, and decodes a decoy record as a found key's lookup does.
     pub fn authenticate_at(
         &self,
         presented: &str,
@@ -50,6 +50,7 @@ impl KeyManager {
     ) -> Result<AuthenticatedKey, AuthError> {
         let presented = key_format::parse(presented).ok_or(AuthError::InvalidKey)?;
         let Some(record) = self.store.get(presented.id)? else {
+            self.store.decode_decoy(&self.decoy);
             self.hasher.verify_decoy(&presented.secret);
             return Err(AuthError::InvalidKey);
         };
@@ -178,5 +179,67 @@ mod tests {
             assert!(result.is_ok(), "{case}: {result:?}");
             assert_eq!(runs, 1, "{case}");
         }
+    }
+
+    /// A memory store that counts the decoys it was asked to decode.
+    #[derive(Debug, Default)]
+    struct CountingDecoys {
+        inner: MemoryKeyStore,
+        decoys: std::sync::atomic::AtomicUsize,
+    }
+
+    impl crate::KeyStore for CountingDecoys {
+        fn insert(&self, record: &crate::KeyRecord) -> Result<(), crate::StoreError> {
+            self.inner.insert(record)
+        }
+        fn get(&self, id: &str) -> Result<Option<crate::KeyRecord>, crate::StoreError> {
+            self.inner.get(id)
+        }
+        fn update(&self, record: &crate::KeyRecord) -> Result<u64, crate::StoreError> {
+            self.inner.update(record)
+        }
+        fn set_status(&self, ids: &[String], status: crate::KeyStatus) -> Result<(), crate::StoreError> {
+            self.inner.set_status(ids, status)
+        }
+        fn delete(&self, ids: &[String]) -> Result<(), crate::StoreError> {
+            self.inner.delete(ids)
+        }
+        fn search(
+            &self,
+            query: &crate::SearchQuery,
+        ) -> Result<crate::Page<crate::KeyRecord>, crate::StoreError> {
+            self.inner.search(query)
+        }
+        fn decode_decoy(&self, decoy: &crate::DecoyRecord) {
+            decoy.decode_json();
+            self.decoys.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// An unknown id has the store decode the decoy record (the work a found record's lookup
+    /// does); a found key, right or wrong secret, does not.
+    #[test]
+    fn only_an_unknown_id_decodes_the_decoy_record() {
+        use crate::KeyStore as _;
+        let store = Arc::new(CountingDecoys::default());
+        let manager = KeyManager::builder(store.clone()).build().unwrap();
+        let kept = manager.create(CreateKey::named("kept")).unwrap();
+        let deleted = manager.create(CreateKey::named("deleted")).unwrap();
+        manager.delete(&deleted.key.id).unwrap();
+        let decoys = || store.decoys.load(std::sync::atomic::Ordering::SeqCst);
+        let other = SeededRandom::new(7);
+        let (wrong, _) = key_format::generate("ak", &kept.key.id, &other).unwrap();
+        assert!(manager.authenticate(wrong.expose_secret(), None).is_err());
+        assert!(manager.authenticate(kept.cleartext.expose_secret(), None).is_ok());
+        assert_eq!(decoys(), 0);
+        assert!(
+            manager
+                .authenticate(deleted.cleartext.expose_secret(), None)
+                .is_err()
+        );
+        assert_eq!(decoys(), 1);
+        // The pointer forwarding passes it on.
+        Arc::clone(&store).decode_decoy(&crate::DecoyRecord::new("a", "b"));
+        assert_eq!(decoys(), 2);
     }
 }

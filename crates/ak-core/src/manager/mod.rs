@@ -13,6 +13,7 @@ pub use secret_cache::DEFAULT_SECRET_CACHE_CAPACITY;
 
 use crate::catalog::RoleCatalog;
 use crate::clock::{Clock, SystemClock};
+use crate::decoy::DecoyRecord;
 use crate::directory::UserDirectory;
 use crate::hash::{HashParams, HashParamsError, SecretHasher};
 use crate::key_format::{DEFAULT_PREFIX, validate_prefix};
@@ -66,6 +67,7 @@ pub struct KeyManager {
     users: Option<Arc<dyn UserDirectory>>,
     prefix: String,
     hasher: SecretHasher,
+    decoy: DecoyRecord,
     cache: SecretCache,
 }
 
@@ -182,6 +184,8 @@ impl KeyManagerBuilder {
     pub fn build(self) -> Result<KeyManager, ConfigError> {
         let store = self.store.ok_or(ConfigError::MissingStore)?;
         validate_prefix(&self.prefix)?;
+        let hasher = SecretHasher::new(self.hash_params)?;
+        let decoy = DecoyRecord::new(hasher.decoy_hashes().0, hasher.decoy_hashes().1);
         Ok(KeyManager {
             store,
             clock: self.clock,
@@ -189,7 +193,8 @@ impl KeyManagerBuilder {
             catalog: self.catalog,
             users: self.users,
             prefix: self.prefix,
-            hasher: SecretHasher::new(self.hash_params)?,
+            hasher,
+            decoy,
             cache: SecretCache::new(self.cache_capacity),
         })
     }
