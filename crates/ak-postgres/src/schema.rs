@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ak_core::{BackendErrorKind, StoreError};
 use postgres::error::SqlState;
-use postgres::{GenericClient, Transaction};
+use postgres::{GenericClient, IsolationLevel, Transaction};
 
 use crate::error::{Fail, backend};
 
@@ -247,12 +247,21 @@ pub(crate) fn check_durability(client: &mut impl GenericClient, label: &str) -> 
 }
 
 /// Brings `schema` to [`SCHEMA_VERSION`]: checks without writing first, then (unless already
-/// current) in one transaction holding the migration advisory lock, re-checks and migrates.
+/// current) in one `READ COMMITTED` transaction holding the migration advisory lock, re-checks
+/// and migrates.
 pub(crate) fn migrate(client: &mut postgres::Client, label: &str, schema: &str) -> Result<(), Fail> {
     if inspect(client, label, schema)? == Found::Ak(SCHEMA_VERSION) {
         return Ok(());
     }
-    let mut tx = client.transaction()?;
+    // READ COMMITTED whatever the server's, role's or session's default: each statement then
+    // reads in a fresh snapshot, so the re-check after the advisory lock sees what a node that
+    // held the lock before committed. Under `repeatable read` or `serializable` the snapshot
+    // would be the one taken when the lock was requested, and a second node would migrate an
+    // already migrated schema again (and fail).
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .start()?;
     tx.execute(
         "SELECT pg_advisory_xact_lock($1, hashtext($2))",
         &[&MIGRATION_LOCK, &schema],

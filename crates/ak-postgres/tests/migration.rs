@@ -1,8 +1,9 @@
 //! Migrations under contention, as in a rolling upgrade: a node migrating behind another node's
 //! long transaction gives up after `MIGRATION_LOCK_TIMEOUT` with a typed error and changes
 //! nothing (and a retry migrates); a migration that has nothing to alter takes no lock that a
-//! query of another node holds; and a node waits on the migration lock (which only migrating
-//! nodes hold) however long it takes.
+//! query of another node holds; and nodes wait on the migration lock (which only migrating nodes
+//! hold) however long it takes, then migrate once even when their sessions default to
+//! `repeatable read`.
 
 mod common;
 
@@ -317,4 +318,37 @@ fn the_wait_for_the_migration_lock_is_not_bounded_by_the_lock_timeout() {
         1,
         MIGRATION_LOCK_TIMEOUT + Duration::from_secs(1),
     );
+}
+
+#[test]
+fn nodes_waiting_on_the_migration_lock_migrate_once_in_repeatable_read_sessions() {
+    // With `default_transaction_isolation = 'repeatable read'`, a migration transaction that took
+    // its snapshot when it asked for the advisory lock would re-check the schema as it was before
+    // the first node's migration committed, and migrate it again (failing on "schema already
+    // exists"). The test holds the advisory lock until both openers wait for it, so the second
+    // opener's wait always spans the first one's commit: deterministic, not a timing race.
+    let Some(_admin) = common::admin() else { return };
+    let schema = common::TempSchema::new();
+    let application = common::unique("akt_rr");
+    // `-c default_transaction_isolation=repeatable\ read`, percent-encoded.
+    let url = url_with(
+        &application,
+        Some("-c%20default_transaction_isolation%3Drepeatable%5C%20read"),
+    );
+    let mut probe: Client = url
+        .parse::<postgres::Config>()
+        .unwrap()
+        .connect(postgres::NoTls)
+        .unwrap();
+    let isolation: String = probe
+        .query_one("SHOW default_transaction_isolation", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        isolation, "repeatable read",
+        "the sessions' default is the one the test means"
+    );
+    drop(probe);
+    let config = PgConfig::from_url(&url).unwrap().schema(&schema.name);
+    openers_behind_the_migration_lock(&application, &config, 2, Duration::from_millis(200));
 }
