@@ -81,6 +81,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ak_core::{BackendErrorKind, KeyRecord, KeyStatus, KeyStore, Page, SearchQuery, StoreError};
@@ -133,6 +134,8 @@ pub struct SledKeyStore {
     location: String,
     /// The files to `fsync` after each flush; `None` for a temporary database (in memory).
     disk: Option<DiskSync>,
+    /// Undecodable usage values replaced by a use (see `usage`).
+    unreadable_usage_replaced: AtomicU64,
 }
 
 impl std::fmt::Debug for SledKeyStore {
@@ -312,6 +315,7 @@ impl SledKeyStore {
             writers: RwLock::new(()),
             location,
             disk,
+            unreadable_usage_replaced: AtomicU64::new(0),
         };
         store.check_format(&meta)?;
         Ok(store)
