@@ -332,7 +332,7 @@ impl SledKeyStore {
             Ok(()) => self.make_durable("writing the format marker"),
             Err(existing) => match existing.current.as_deref() {
                 Some([version]) if *version == STORE_FORMAT_VERSION => Ok(()),
-                Some([1]) => self.upgrade_from_format_1(meta),
+                Some([1]) => self.upgrade_if_still_format_1(meta),
                 other => Err(incompatible(
                     &self.location,
                     &format!("store format {other:?}, this ak-sled reads format [{STORE_FORMAT_VERSION}]"),
