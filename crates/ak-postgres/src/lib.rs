@@ -60,7 +60,11 @@
 //! application's) and an ak schema newer than this code are refused with kind `Incompatible`
 //! and left exactly as they were. Otherwise the migrations run in one transaction holding
 //! `pg_advisory_xact_lock(`[`MIGRATION_LOCK`]`, hashtext(schema))`, re-checking under the lock,
-//! so nodes starting at once migrate exactly once.
+//! so nodes starting at once migrate exactly once. Version 3 alters the GIN indexes (an `ACCESS
+//! EXCLUSIVE` lock on each, held to the commit) only where `fastupdate` is not off already, and
+//! waits at most [`MIGRATION_LOCK_TIMEOUT`] for each such lock: a node migrating behind another
+//! node's long transaction fails to open with kind `Locked` and changes nothing, instead of
+//! stalling every node's queries; opening it again retries.
 //!
 //! * `keys(id PRIMARY KEY, name, status, created_time, expire_time, created_by, bound_user_id,
 //!   tenant_ids text[], attributes jsonb, version, body)`: the whole
@@ -107,7 +111,7 @@ mod webhook;
 pub use config::{
     DEFAULT_CHECKOUT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, PgConfig,
 };
-pub use schema::{APPLICATION, MIGRATION_LOCK, SCHEMA_VERSION, valid_schema_name};
+pub use schema::{APPLICATION, MIGRATION_LOCK, MIGRATION_LOCK_TIMEOUT, SCHEMA_VERSION, valid_schema_name};
 pub use store::{MAX_ATTEMPTS, PgStore};
 
 /// Compile-time proof that a [`PgStore`] can be shared across threads and nodes' components.

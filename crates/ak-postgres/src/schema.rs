@@ -1,8 +1,11 @@
 //! The schema, its versioned migrations, the ak marker, and the checks that refuse a schema of
 //! another application or of a newer ak, and a server that would not keep acknowledged writes.
 
+use std::time::Duration;
+
 use ak_core::{BackendErrorKind, StoreError};
-use postgres::GenericClient;
+use postgres::error::SqlState;
+use postgres::{GenericClient, IsolationLevel, Transaction};
 
 use crate::error::{Fail, backend};
 
@@ -28,13 +31,38 @@ pub fn valid_schema_name(name: &str) -> bool {
         && !name.starts_with("pg_")
 }
 
-/// `MIGRATIONS[n]` takes a schema from version `n` to `n + 1`; `{s}` is the quoted schema name.
-const MIGRATIONS: &[&str] = &[
+/// How long the migration to version 3 waits for each lock it takes on an index or table that
+/// other nodes' queries use, before it gives up with [`BackendErrorKind::Locked`] and rolls back
+/// (the schema stays at its version; opening again retries).
+///
+/// `ALTER INDEX ... SET (fastupdate = off)` needs an `ACCESS EXCLUSIVE` lock on the index, and
+/// every other query of the index waits behind that request, granted or not. Without a bound, a
+/// node migrating behind one long transaction (in a rolling upgrade) would stall every query of
+/// every other node until that transaction ends; with it, they wait at most this long per index
+/// and the migrating node fails with a clear error. It is the migration transaction's
+/// `lock_timeout` (`SET LOCAL`) from the first such `ALTER INDEX` to the commit, since the locks
+/// are held until then; the wait for the migration advisory lock ([`MIGRATION_LOCK`]), which only
+/// other migrating nodes hold, is not bounded by it. Indexes that already have `fastupdate` off
+/// are not altered, so re-running the migration takes no such lock.
+pub const MIGRATION_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One migration: what takes a schema from one version to the next.
+enum Step {
+    /// Statements run as one batch; `{s}` is the quoted schema name.
+    Sql(&'static str),
+    /// `fastupdate = off` on these GIN indexes of the schema, each one unless it is off already,
+    /// under [`MIGRATION_LOCK_TIMEOUT`]; then their pending lists are merged.
+    FastupdateOff(&'static [&'static str]),
+}
+
+/// `MIGRATIONS[n]` takes a schema from version `n` to `n + 1`.
+const MIGRATIONS: &[Step] = &[
     // 1: the marker; keys with one column per search filter (tenants as an array and custom
     // attributes as jsonb, both GIN-indexed) and the whole record as JSON in `body`; management
     // keys; the one-row sealed signing-key set. Ids, names and creators compare byte-wise
     // (COLLATE "C"), the order `SearchQuery::compare` defines.
-    r#"
+    Step::Sql(
+        r#"
     CREATE TABLE {s}.schema_meta (
         singleton      BOOLEAN NOT NULL PRIMARY KEY DEFAULT TRUE CHECK (singleton),
         application    TEXT    NOT NULL,
@@ -71,11 +99,13 @@ const MIGRATIONS: &[&str] = &[
         sealed  BYTEA    NOT NULL
     );
     "#,
+    ),
     // 2: last use per key (columns beside the record, written without touching `version`, with
     // indexes for the stale-key and expiry filters); webhooks (the whole record, its secret sealed
     // by the facade, as JSON); the audit trail: one row per event with its key ids as a
     // GIN-indexed array.
-    r#"
+    Step::Sql(
+        r#"
     ALTER TABLE {s}.keys ADD COLUMN last_used_time BIGINT;
     ALTER TABLE {s}.keys ADD COLUMN last_used_ip TEXT;
     CREATE INDEX keys_by_last_used   ON {s}.keys (last_used_time, id);
@@ -97,19 +127,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_events_by_actor  ON {s}.audit_events (actor, occurred, id);
     CREATE INDEX audit_events_by_key    ON {s}.audit_events USING GIN (key_ids);
     "#,
+    ),
     // 3: the GIN indexes insert straight into their trees. With `fastupdate` (the default) new
     // entries wait in a pending list that every search through the index reads whole until a
     // vacuum (or 4 MB of them) merges it: on a server whose autovacuum has not run yet (or is
     // off), a tenant search after a bulk load of 100,000 keys read all 100,000 pending entries.
     // Keys are written far more rarely than searched, so the slower insert is the better trade.
-    r#"
-    ALTER INDEX {s}.keys_by_tenant      SET (fastupdate = off);
-    ALTER INDEX {s}.keys_by_attributes  SET (fastupdate = off);
-    ALTER INDEX {s}.audit_events_by_key SET (fastupdate = off);
-    SELECT gin_clean_pending_list('{s}.keys_by_tenant'::regclass),
-           gin_clean_pending_list('{s}.keys_by_attributes'::regclass),
-           gin_clean_pending_list('{s}.audit_events_by_key'::regclass);
-    "#,
+    Step::FastupdateOff(&["keys_by_tenant", "keys_by_attributes", "audit_events_by_key"]),
 ];
 
 /// What a schema holds, read without writing anything.
@@ -223,12 +247,21 @@ pub(crate) fn check_durability(client: &mut impl GenericClient, label: &str) -> 
 }
 
 /// Brings `schema` to [`SCHEMA_VERSION`]: checks without writing first, then (unless already
-/// current) in one transaction holding the migration advisory lock, re-checks and migrates.
+/// current) in one `READ COMMITTED` transaction holding the migration advisory lock, re-checks
+/// and migrates.
 pub(crate) fn migrate(client: &mut postgres::Client, label: &str, schema: &str) -> Result<(), Fail> {
     if inspect(client, label, schema)? == Found::Ak(SCHEMA_VERSION) {
         return Ok(());
     }
-    let mut tx = client.transaction()?;
+    // READ COMMITTED whatever the server's, role's or session's default: each statement then
+    // reads in a fresh snapshot, so the re-check after the advisory lock sees what a node that
+    // held the lock before committed. Under `repeatable read` or `serializable` the snapshot
+    // would be the one taken when the lock was requested, and a second node would migrate an
+    // already migrated schema again (and fail).
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .start()?;
     tx.execute(
         "SELECT pg_advisory_xact_lock($1, hashtext($2))",
         &[&MIGRATION_LOCK, &schema],
@@ -243,11 +276,15 @@ pub(crate) fn migrate(client: &mut postgres::Client, label: &str, schema: &str) 
         }
     };
     let quoted = format!("\"{schema}\"");
+    let gave_up = |what: &str, err: postgres::Error| lock_timed_out(label, schema, from, what, err);
     for step in MIGRATIONS
         .iter()
         .skip(usize::try_from(from).unwrap_or(usize::MAX))
     {
-        tx.batch_execute(&step.replace("{s}", &quoted))?;
+        match step {
+            Step::Sql(sql) => tx.batch_execute(&sql.replace("{s}", &quoted))?,
+            Step::FastupdateOff(indexes) => fastupdate_off(&mut tx, schema, indexes, &gave_up)?,
+        }
     }
     tx.execute(
         &format!(
@@ -255,9 +292,76 @@ pub(crate) fn migrate(client: &mut postgres::Client, label: &str, schema: &str) 
              ON CONFLICT (singleton) DO UPDATE SET schema_version = excluded.schema_version"
         ),
         &[&APPLICATION, &SCHEMA_VERSION],
-    )?;
+    )
+    .map_err(|err| gave_up("table schema_meta", err))?;
     tx.commit()?;
     Ok(())
+}
+
+/// Turns `fastupdate` off on each of `indexes` (in `schema`) whose options do not say so
+/// already, and merges its pending list. The first `ALTER INDEX` sets the transaction's
+/// `lock_timeout` to [`MIGRATION_LOCK_TIMEOUT`] for the rest of it; `gave_up` maps the errors of
+/// what waits under it.
+///
+/// An index found off is left alone: no `ACCESS EXCLUSIVE` lock, and no need for the migrating
+/// role to own it (both `ALTER INDEX` and `gin_clean_pending_list` need ownership).
+fn fastupdate_off(
+    tx: &mut Transaction<'_>,
+    schema: &str,
+    indexes: &[&str],
+    gave_up: &impl Fn(&str, postgres::Error) -> Fail,
+) -> Result<(), Fail> {
+    let mut bounded = false;
+    for index in indexes {
+        if fastupdate_is_off(tx, schema, index)? {
+            continue;
+        }
+        if !bounded {
+            tx.batch_execute(&format!(
+                "SET LOCAL lock_timeout = '{}ms'",
+                MIGRATION_LOCK_TIMEOUT.as_millis()
+            ))?;
+            bounded = true;
+        }
+        let qualified = format!("\"{schema}\".{index}");
+        let what = format!("index {index}");
+        tx.batch_execute(&format!("ALTER INDEX {qualified} SET (fastupdate = off)"))
+            .map_err(|err| gave_up(&what, err))?;
+        tx.execute("SELECT gin_clean_pending_list($1::text::regclass)", &[&qualified])
+            .map_err(|err| gave_up(&what, err))?;
+    }
+    Ok(())
+}
+
+/// Whether index `index` of `schema` has `fastupdate` off in its options: the value as written
+/// (`off`, `false`, `0`, ... in any case, every spelling of false PostgreSQL's boolean options
+/// accept). Anything else, an unset option included, is "not off", and the index is altered.
+fn fastupdate_is_off(tx: &mut Transaction<'_>, schema: &str, index: &str) -> Result<bool, Fail> {
+    let row = tx.query_one(
+        "SELECT EXISTS (
+           SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+                  pg_options_to_table(c.reloptions) o
+            WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'i'
+              AND o.option_name = 'fastupdate'
+              AND lower(o.option_value) IN ('f', 'fa', 'fal', 'fals', 'false', 'n', 'no', 'of', 'off', '0'))",
+        &[&schema, &index],
+    )?;
+    Ok(row.get(0))
+}
+
+/// The typed error of a migration statement that waited longer than the lock timeout for a lock
+/// on `what`; any other error as it is. The transaction is rolled back by its caller's `?`.
+fn lock_timed_out(label: &str, schema: &str, from: i32, what: &str, err: postgres::Error) -> Fail {
+    if err.code() != Some(&SqlState::LOCK_NOT_AVAILABLE) {
+        return Fail::Pg(err);
+    }
+    Fail::Store(backend(
+        BackendErrorKind::Locked,
+        format!(
+            "{label}: schema {schema}: migrating from version {from} to {SCHEMA_VERSION}: another session held a lock on {what} for longer than the migration waits ({MIGRATION_LOCK_TIMEOUT:?}); nothing was changed (the schema is still at version {from}): open the store again once that session's transaction has ended"
+        ),
+        Some(Box::new(err)),
+    ))
 }
 
 #[cfg(test)]

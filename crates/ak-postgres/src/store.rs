@@ -59,6 +59,10 @@ impl PgStore {
     /// a server with `fsync` off or sessions with `synchronous_commit` off; a schema holding
     /// tables without ak's marker (another application's); an ak schema newer than
     /// [`SCHEMA_VERSION`](crate::SCHEMA_VERSION) (all [`BackendErrorKind::Incompatible`]).
+    ///
+    /// A migration that waits longer than [`MIGRATION_LOCK_TIMEOUT`](crate::MIGRATION_LOCK_TIMEOUT)
+    /// for a lock another session holds fails with [`BackendErrorKind::Locked`], the schema
+    /// rolled back to its version; opening again retries.
     pub fn open(config: &PgConfig) -> Result<Self, StoreError> {
         if !schema::valid_schema_name(&config.schema) {
             return Err(backend(

@@ -81,6 +81,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ak_core::{BackendErrorKind, KeyRecord, KeyStatus, KeyStore, Page, SearchQuery, StoreError};
@@ -133,6 +134,8 @@ pub struct SledKeyStore {
     location: String,
     /// The files to `fsync` after each flush; `None` for a temporary database (in memory).
     disk: Option<DiskSync>,
+    /// Undecodable usage values replaced by a use (see `usage`).
+    unreadable_usage_replaced: AtomicU64,
 }
 
 impl std::fmt::Debug for SledKeyStore {
@@ -312,6 +315,7 @@ impl SledKeyStore {
             writers: RwLock::new(()),
             location,
             disk,
+            unreadable_usage_replaced: AtomicU64::new(0),
         };
         store.check_format(&meta)?;
         Ok(store)
@@ -328,7 +332,7 @@ impl SledKeyStore {
             Ok(()) => self.make_durable("writing the format marker"),
             Err(existing) => match existing.current.as_deref() {
                 Some([version]) if *version == STORE_FORMAT_VERSION => Ok(()),
-                Some([1]) => self.upgrade_from_format_1(meta),
+                Some([1]) => self.upgrade_if_still_format_1(meta),
                 other => Err(incompatible(
                     &self.location,
                     &format!("store format {other:?}, this ak-sled reads format [{STORE_FORMAT_VERSION}]"),

@@ -5,8 +5,17 @@
 //! removes usage left behind by a deleted key (a format-1 delete removed usage after its record
 //! transaction, so a crash between the two could leave some), and only then writes the format-2
 //! marker. It is idempotent: it first clears both trees, so a crash part way leaves a format-1
-//! store that the next open upgrades again from the start. The store is not shared yet while it
-//! runs (it is inside the open), so nothing else writes meanwhile.
+//! store that the next open upgrades again from the start.
+//!
+//! Openers of clones of one [`sled::Db`] could meet a format-1 store at once, and one's clear
+//! would wipe what another built (or what a store that finished first had written since). So
+//! every upgrade runs under [`UPGRADES`], a process-wide lock, and re-reads the marker under it:
+//! the first opener upgrades, the others then find format 2. Process-wide is enough, since sled
+//! lets one process at a time open a database directory (and a temporary one lives in its
+//! process), and the lock is taken only while a format-1 store is being upgraded. No store
+//! returned by an open writes meanwhile: each opener returns only after the upgrade is done.
+
+use std::sync::{Mutex, PoisonError};
 
 use ak_core::StoreError;
 
@@ -15,7 +24,32 @@ use crate::{STORE_FORMAT_VERSION, SledKeyStore, layout, record_codec, usage};
 /// Entries written per sled batch, to bound the memory of a large upgrade.
 const BATCH: usize = 4096;
 
+/// Held by every upgrade in this process (see the module documentation).
+static UPGRADES: Mutex<()> = Mutex::new(());
+
 impl SledKeyStore {
+    /// Upgrades a store found at format 1, unless another opener of the same database upgraded
+    /// it while this one waited for [`UPGRADES`].
+    pub(crate) fn upgrade_if_still_format_1(&self, meta: &sled::Tree) -> Result<(), StoreError> {
+        // An upgrade that panicked left a format-1 store, which this one upgrades from the start.
+        let _upgrading = UPGRADES.lock().unwrap_or_else(PoisonError::into_inner);
+        let op = "upgrading the store from format 1";
+        let marker = meta.get(layout::FORMAT_KEY).map_err(|err| self.error(op, err))?;
+        match marker.as_deref() {
+            Some([version]) if *version == STORE_FORMAT_VERSION => Ok(()),
+            Some([1]) => self.upgrade_from_format_1(meta),
+            other => Err(StoreError::Backend {
+                backend: crate::BACKEND,
+                kind: ak_core::BackendErrorKind::Incompatible,
+                detail: format!(
+                    "{}: store format {other:?} appeared while upgrading from format 1",
+                    self.location
+                ),
+                source: None,
+            }),
+        }
+    }
+
     /// Builds the format-2 indexes of a format-1 store, then marks it format 2.
     pub(crate) fn upgrade_from_format_1(&self, meta: &sled::Tree) -> Result<(), StoreError> {
         let op = "upgrading the store from format 1";

@@ -8,6 +8,7 @@
 //! no crash can leave the two apart.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 
 use ak_core::usage::{KeyUsage, KeyUsageStore};
 use ak_core::{KeyRecord, StoreError};
@@ -59,7 +60,9 @@ impl SledKeyStore {
     /// For each of `ids` whose usage value cannot be decoded, the last-used index entries that
     /// name it (a scan of the index: its key holds a time the damaged value no longer tells).
     ///
-    /// Safe outside the transaction: a use never rewrites a value it cannot decode.
+    /// Safe outside the transaction: a use rewrites a value it cannot decode only in the same
+    /// transaction as it removes every entry this scan finds (under the writer lock), so a
+    /// caller's transaction that then finds the value decodable takes the decoded path.
     pub(crate) fn last_used_entries_of_unreadable<'a>(
         &self,
         ids: &'a [String],
@@ -113,38 +116,84 @@ pub(crate) fn forget(
 }
 
 impl KeyUsageStore for SledKeyStore {
+    /// A stored usage value that cannot be decoded is replaced by the new use (with its
+    /// last-used index entries, found by a scan of the index): the value tells nothing, the new
+    /// use is the latest use the store knows of, and the contract says `get` shows it after `Ok`.
+    /// Passing the entry over instead would keep the key's `get` failing with
+    /// [`StoreError::Corrupt`] and, since a failed batch is retried whole, would stop last-use
+    /// tracking of every key. Each replacement is counted
+    /// ([`SledKeyStore::unreadable_usage_replaced`]) and logged with the key id only.
     fn record_key_usage(&self, usage: &[KeyUsage]) -> Result<(), StoreError> {
         if usage.is_empty() {
             return Ok(());
         }
-        let outcome = {
-            // A use moves a key in the last-used index; searches must not see it half done.
-            let _writer = self.write_lock();
-            (&self.records, &self.usage, &self.last_used).transaction(|(records, tree, last_used)| {
-                for entry in usage {
-                    let id = entry.key_id.as_str();
-                    if records.get(id.as_bytes())?.is_none() {
-                        continue;
-                    }
-                    let previous = match tree.get(id.as_bytes())? {
-                        None => None,
-                        Some(bytes) => {
-                            Some(decode(id, &bytes).map_err(ConflictableTransactionError::Abort)?.0)
+        // A use moves a key in the last-used index; searches must not see it half done. Held
+        // across the scan too, so no other write of the store changes usage in between.
+        let _writer = self.write_lock();
+        let ids: Vec<String> = usage.iter().map(|entry| entry.key_id.clone()).collect();
+        // The last-used entries of the listed keys whose usage value cannot be decoded: found
+        // only once a transaction met one (damage is rare, the scan reads the whole index).
+        let mut unreadable: Option<HashMap<&str, Vec<sled::IVec>>> = None;
+        let replaced = loop {
+            let outcome =
+                (&self.records, &self.usage, &self.last_used).transaction(|(records, tree, last_used)| {
+                    let mut replaced = Vec::new();
+                    for entry in usage {
+                        let id = entry.key_id.as_str();
+                        if records.get(id.as_bytes())?.is_none() {
+                            continue;
                         }
-                    };
-                    if previous.is_none_or(|time| time <= entry.time) {
-                        last_used.remove(layout::last_used_key(previous, id))?;
-                        last_used.insert(layout::used_key(entry.time, id), &[] as &[u8])?;
-                        tree.insert(id.as_bytes(), encode(entry.time, entry.ip.as_deref()))?;
+                        let previous = match tree.get(id.as_bytes())? {
+                            None => None,
+                            Some(bytes) => match decode(id, &bytes) {
+                                Ok((time, _)) => Some(time),
+                                Err(err) => {
+                                    let Some(entries) = unreadable.as_ref().and_then(|found| found.get(id))
+                                    else {
+                                        return Err(ConflictableTransactionError::Abort(err));
+                                    };
+                                    for key in entries {
+                                        last_used.remove(key)?;
+                                    }
+                                    last_used.insert(layout::used_key(entry.time, id), &[] as &[u8])?;
+                                    tree.insert(id.as_bytes(), encode(entry.time, entry.ip.as_deref()))?;
+                                    replaced.push(id);
+                                    continue;
+                                }
+                            },
+                        };
+                        if previous.is_none_or(|time| time <= entry.time) {
+                            last_used.remove(layout::last_used_key(previous, id))?;
+                            last_used.insert(layout::used_key(entry.time, id), &[] as &[u8])?;
+                            tree.insert(id.as_bytes(), encode(entry.time, entry.ip.as_deref()))?;
+                        }
                     }
+                    Ok(replaced)
+                });
+            match outcome {
+                Ok(replaced) => break replaced,
+                Err(TransactionError::Abort(StoreError::Corrupt { .. })) if unreadable.is_none() => {
+                    unreadable = Some(self.last_used_entries_of_unreadable(&ids)?);
                 }
-                Ok(())
-            })
+                Err(TransactionError::Abort(err)) => return Err(err),
+                Err(TransactionError::Storage(err)) => return Err(self.error("record key usage", err)),
+            }
         };
-        outcome.map_err(|err| match err {
-            TransactionError::Abort(err) => err,
-            TransactionError::Storage(err) => self.error("record key usage", err),
-        })?;
+        for id in &replaced {
+            tracing::warn!(key_id = %id, location = %self.location, "replaced an undecodable last-use value with a new use");
+        }
+        self.unreadable_usage_replaced.fetch_add(
+            u64::try_from(replaced.len()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         self.make_durable("record key usage")
+    }
+}
+
+impl SledKeyStore {
+    /// How many stored last-use values that could not be decoded a recorded use has replaced
+    /// since the store was opened (see [`KeyUsageStore::record_key_usage`]): a sign of damage.
+    pub fn unreadable_usage_replaced(&self) -> u64 {
+        self.unreadable_usage_replaced.load(Ordering::Relaxed)
     }
 }

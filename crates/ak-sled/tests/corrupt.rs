@@ -212,3 +212,52 @@ fn malformed_index_key_is_corrupt() {
     let found = ids_skipping(store.search(&by_name).unwrap(), None, "malformed key");
     assert_eq!(found.len(), 2);
 }
+
+#[test]
+fn an_undecodable_usage_value_is_replaced_by_the_next_use_and_the_batch_still_commits() {
+    use ak_core::usage::{KeyUsage, KeyUsageStore};
+    let (store, db) = store_with_raw_access();
+    store.insert(&record("c", "sea", 30)).expect("insert c");
+    let uses = |time: i64| -> Vec<KeyUsage> {
+        ["a", "b", "c"]
+            .into_iter()
+            .map(|id| KeyUsage {
+                key_id: id.into(),
+                time,
+                ip: Some("10.0.0.1".into()),
+            })
+            .collect()
+    };
+    store.record_key_usage(&uses(100)).unwrap();
+    // b's value damaged (an unknown format byte): its time, and so its index entry's key, is lost.
+    let usage = db.open_tree(layout::USAGE).unwrap();
+    usage.insert("b", &[7u8, 1, 2][..]).unwrap();
+    assert_corrupt(store.get("b"), Some("b"), "unknown usage value format");
+    assert_eq!(store.unreadable_usage_replaced(), 0);
+
+    // An older use than the lost one, even: the damaged value tells nothing, so it is replaced.
+    store
+        .record_key_usage(&uses(50))
+        .expect("one damaged value does not fail the batch");
+    assert_eq!(store.get("a").unwrap().unwrap().key.last_used_time, Some(100));
+    assert_eq!(store.get("c").unwrap().unwrap().key.last_used_time, Some(100));
+    let b = store.get("b").unwrap().unwrap();
+    assert_eq!(b.key.last_used_time, Some(50));
+    assert_eq!(b.key.last_used_ip.as_deref(), Some("10.0.0.1"));
+    assert_eq!(store.unreadable_usage_replaced(), 1);
+    store
+        .check_consistency()
+        .expect("the damaged value's last-used entry went with it");
+
+    // The others keep moving in the same batches.
+    store.record_key_usage(&uses(200)).unwrap();
+    for id in ["a", "b", "c"] {
+        assert_eq!(
+            store.get(id).unwrap().unwrap().key.last_used_time,
+            Some(200),
+            "{id}"
+        );
+    }
+    assert_eq!(store.unreadable_usage_replaced(), 1);
+    store.check_consistency().unwrap();
+}

@@ -333,3 +333,70 @@ fn opening_a_format_1_store_builds_the_new_indexes() {
         .check_consistency()
         .unwrap();
 }
+
+#[test]
+fn openers_of_clones_of_one_format_1_db_upgrade_it_once_and_every_one_sees_exact_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::Config::new().path(dir.path()).open().unwrap();
+    let store = SledKeyStore::from_db(db.clone(), dir.path()).unwrap();
+    let count = 6000; // more than one upgrade batch
+    for n in 0..count {
+        store
+            .insert(&expiring(
+                &format!("k{n:04}"),
+                n,
+                (n % 3 == 0).then_some(1000 + n),
+            ))
+            .unwrap();
+        if n % 2 == 0 {
+            use_at(&store, &format!("k{n:04}"), 10 + n);
+        }
+    }
+    let expected_expiry = tree_keys(&db, layout::EXPIRY_INDEX);
+    let expected_last_used = tree_keys(&db, layout::LAST_USED_INDEX);
+    drop(store);
+    db.drop_tree(layout::EXPIRY_INDEX).unwrap();
+    db.drop_tree(layout::LAST_USED_INDEX).unwrap();
+    let meta = db.open_tree(layout::META).unwrap();
+    meta.insert(layout::FORMAT_KEY, &[1u8][..]).unwrap();
+    // Every upgrade writes each expiry entry once: how many times the first one is written is how
+    // many upgrades ran.
+    let mut writes_of_first = db
+        .open_tree(layout::EXPIRY_INDEX)
+        .unwrap()
+        .watch_prefix(layout::expiry_key(1000, "k0000"));
+
+    let openers = 6;
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(openers));
+    let handles: Vec<_> = (0..openers)
+        .map(|_| {
+            let (db, barrier, path) = (db.clone(), std::sync::Arc::clone(&barrier), dir.path().to_owned());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let store = SledKeyStore::from_db(db, &path)?;
+                // At once, while the other openers may still be at work.
+                store.check_consistency()?;
+                Ok::<_, ak_core::StoreError>(store)
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle
+            .join()
+            .unwrap()
+            .expect("every opener gets a consistent store");
+    }
+    assert_eq!(
+        meta.get(layout::FORMAT_KEY).unwrap().as_deref(),
+        Some(&[STORE_FORMAT_VERSION][..])
+    );
+    assert_eq!(tree_keys(&db, layout::EXPIRY_INDEX), expected_expiry);
+    assert_eq!(tree_keys(&db, layout::LAST_USED_INDEX), expected_last_used);
+    let mut upgrades = 0;
+    while let Ok(event) = writes_of_first.next_timeout(std::time::Duration::from_millis(500)) {
+        if matches!(event, sled::Event::Insert { .. }) {
+            upgrades += 1;
+        }
+    }
+    assert_eq!(upgrades, 1, "the format-1 store was upgraded {upgrades} times");
+}
