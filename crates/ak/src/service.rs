@@ -255,7 +255,7 @@ impl AccessKeys {
         let authenticated = self.manager.authenticate_at(presented, options.client_ip, now)?;
         let mut claims = session_claims(
             &self.issuer,
-            &authenticated,
+            authenticated,
             options,
             now,
             self.session_timeout_secs,
