@@ -210,10 +210,31 @@ impl StoreError {
     pub(crate) fn decode_stored_json<T: serde::de::DeserializeOwned>(
         id: &str,
         json: &[u8],
+        labels: (&str, &str),
+        stored_id: impl FnOnce(&T) -> &str,
+    ) -> Result<T, Self> {
+        Self::check_stored(id, serde_json::from_slice(json), labels, stored_id)
+    }
+
+    /// [`decode_stored_json`](Self::decode_stored_json) of a body that is already a `str`: the
+    /// same record or the same error, without checking again, string by string, that the text
+    /// is UTF-8 (`from_slice` must; `from_str` knows it is).
+    pub(crate) fn decode_stored_json_str<T: serde::de::DeserializeOwned>(
+        id: &str,
+        json: &str,
+        labels: (&str, &str),
+        stored_id: impl FnOnce(&T) -> &str,
+    ) -> Result<T, Self> {
+        Self::check_stored(id, serde_json::from_str(json), labels, stored_id)
+    }
+
+    fn check_stored<T>(
+        id: &str,
+        parsed: serde_json::Result<T>,
         (what, kind): (&str, &str),
         stored_id: impl FnOnce(&T) -> &str,
     ) -> Result<T, Self> {
-        let record: T = serde_json::from_slice(json).map_err(|err| Self::Corrupt {
+        let record: T = parsed.map_err(|err| Self::Corrupt {
             id: Some(id.to_owned()),
             reason: format!("undecodable {what}"),
             source: Some(Box::new(err)),

@@ -14,7 +14,7 @@ pub(crate) type Usage = (Option<i64>, Option<String>);
 
 /// A record from its row: the body, with the version and usage columns as the truth.
 pub(crate) fn decode(id: &str, version: i64, body: &str, usage: Usage) -> Result<KeyRecord, StoreError> {
-    let mut record = KeyRecord::from_stored_json(id, body.as_bytes())?;
+    let mut record = KeyRecord::from_stored_str(id, body)?;
     record.version = u64::try_from(version)
         .map_err(|_| StoreError::corrupt(Some(id), format!("negative version {version}")))?;
     (record.key.last_used_time, record.key.last_used_ip) = usage;

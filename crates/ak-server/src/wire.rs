@@ -361,6 +361,18 @@ pub struct ExchangeResponseBody {
     pub expiration: i64,
 }
 
+/// Moves the key id and the token over: the body is the only copy of the bearer token, none is
+/// left behind in freed memory by a clone.
+impl From<ak::ExchangeResponse> for ExchangeResponseBody {
+    fn from(response: ak::ExchangeResponse) -> Self {
+        Self {
+            key_id: response.key_id,
+            session_jwt: response.session_jwt,
+            expiration: response.expiration,
+        }
+    }
+}
+
 impl std::fmt::Debug for ExchangeResponseBody {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ExchangeResponseBody")
@@ -591,4 +603,26 @@ pub struct AuditEventRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub data: Option<Map<String, Value>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The body takes the response's strings over instead of copying them.
+    #[test]
+    fn an_exchange_response_moves_into_its_body() {
+        let response = ak::ExchangeResponse {
+            key_id: "K2key".into(),
+            session_jwt: "header.payload.signature".into(),
+            expiration: 600,
+        };
+        let (id, token) = (response.key_id.as_ptr(), response.session_jwt.as_ptr());
+        let body = ExchangeResponseBody::from(response);
+        assert_eq!((body.key_id.as_ptr(), body.session_jwt.as_ptr()), (id, token));
+        assert_eq!(
+            (body.key_id.as_str(), body.session_jwt.as_str(), body.expiration),
+            ("K2key", "header.payload.signature", 600)
+        );
+    }
 }

@@ -5,6 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use ak_core::{BackendErrorKind, KeyRecord, KeyStatus, KeyStore, Page, SearchQuery, StoreError};
+use rusqlite::types::FromSqlError;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::error::{backend, io, opening, sqlite};
@@ -314,11 +315,27 @@ fn to_i64(version: u64, id: &str) -> Result<i64, StoreError> {
 
 /// A record from its row: the body, with the version column as the truth.
 pub(crate) fn decode(id: &str, version: i64, body: &str, usage: Usage) -> Result<KeyRecord, StoreError> {
-    let mut record = KeyRecord::from_stored_json(id, body.as_bytes())?;
+    let mut record = KeyRecord::from_stored_str(id, body)?;
     record.version = u64::try_from(version)
         .map_err(|_| StoreError::corrupt(Some(id), format!("negative version {version}")))?;
     (record.key.last_used_time, record.key.last_used_ip) = usage;
     Ok(record)
+}
+
+/// Column `idx` of `row` as text borrowed from the row: what `row.get::<_, String>(idx)` reads,
+/// with the same errors (a value that is not text, or text that is not UTF-8), without copying
+/// it into a `String` of its own first.
+fn borrowed_text<'row>(row: &'row rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<&'row str> {
+    let value = row.get_ref(idx)?;
+    value.as_str().map_err(|err| match err {
+        FromSqlError::Utf8Error(err) => rusqlite::Error::Utf8Error(idx, err),
+        FromSqlError::InvalidType => rusqlite::Error::InvalidColumnType(
+            idx,
+            row.as_ref().column_name(idx).unwrap_or_default().to_owned(),
+            value.data_type(),
+        ),
+        other => rusqlite::Error::FromSqlConversionFailure(idx, value.data_type(), Box::new(other)),
+    })
 }
 
 /// The `last_used_time` and `last_used_ip` columns of a row.
@@ -433,18 +450,17 @@ impl KeyStore for SqliteKeyStore {
             let row = conn
                 .prepare_cached("SELECT version, body, last_used_time, last_used_ip FROM keys WHERE id = ?1")
                 .and_then(|mut stmt| {
+                    // The body is decoded where SQLite holds it, not copied out first.
                     stmt.query_row([id], |row| {
-                        Ok((
-                            row.get::<_, i64>(0)?,
-                            row.get::<_, String>(1)?,
-                            (row.get(2)?, row.get(3)?),
-                        ))
+                        let version = row.get::<_, i64>(0)?;
+                        let body = borrowed_text(row, 1)?;
+                        let usage = (row.get(2)?, row.get(3)?);
+                        Ok(decode(id, version, body, usage))
                     })
                     .optional()
                 })
                 .map_err(fail)?;
-            row.map(|(version, body, usage)| decode(id, version, &body, usage))
-                .transpose()
+            row.transpose()
         })
     }
 
@@ -672,6 +688,36 @@ pub(crate) mod tests {
         conn.pragma_update(None, "synchronous", "OFF").unwrap();
         let given = SqliteKeyStore::from_connection(conn).unwrap();
         assert_eq!(writer_synchronous(&given), 2, "a caller's connection");
+    }
+
+    /// `borrowed_text` reads what `row.get::<_, String>` reads and fails as it fails, for every
+    /// kind of value a damaged row could hold in the body column.
+    #[test]
+    fn borrowed_text_reads_and_fails_like_an_owned_string() {
+        let conn = Connection::open_in_memory().unwrap();
+        for value in [
+            "'{\"a\":\"é\"}'",
+            "''",
+            "CAST(x'ff00' AS TEXT)",
+            "x'7b7d'",
+            "42",
+            "4.5",
+            "NULL",
+        ] {
+            let (borrowed, owned) = conn
+                .query_row(&format!("SELECT {value} AS body"), [], |row| {
+                    Ok((borrowed_text(row, 0).map(str::to_owned), row.get::<_, String>(0)))
+                })
+                .unwrap();
+            match (&borrowed, &owned) {
+                (Ok(borrowed), Ok(owned)) => assert_eq!(borrowed, owned, "{value}"),
+                (Err(borrowed), Err(owned)) => {
+                    assert_eq!(borrowed.to_string(), owned.to_string(), "{value}");
+                    assert_eq!(format!("{borrowed:?}"), format!("{owned:?}"), "{value}");
+                }
+                _ => panic!("{value}: borrowed {borrowed:?}, owned {owned:?}"),
+            }
+        }
     }
 
     #[test]

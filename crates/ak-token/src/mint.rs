@@ -6,6 +6,9 @@ use crate::error::MintError;
 use crate::jwk::Jwks;
 use crate::key_set::KeySet;
 
+/// The initial capacity of a token's JSON payload buffer.
+const PAYLOAD_CAPACITY: usize = 512;
+
 /// Mints session tokens with the active key of its [`KeySet`].
 ///
 /// The header is `{"alg":"EdDSA","typ":"JWT","kid":<active kid>}`, encoded once per key and reused; a mint is one
@@ -50,7 +53,10 @@ impl TokenMinter {
         if let Some(name) = claims.reserved_custom_claim() {
             return Err(MintError::ReservedClaim(name.to_owned()));
         }
-        let payload = serde_json::to_vec(claims).map_err(|_| MintError::Serialization)?;
+        // Sized for a typical session token's claims (a few hundred bytes), so that writing them
+        // does not grow the buffer step by step from `to_vec`'s 128 bytes.
+        let mut payload = Vec::with_capacity(PAYLOAD_CAPACITY);
+        serde_json::to_writer(&mut payload, claims).map_err(|_| MintError::Serialization)?;
         let key = self.keys.active();
         let prefix = key.header_prefix();
         let mut token =

@@ -60,10 +60,14 @@ pub(crate) struct Trail {
 }
 
 impl Trail {
-    /// Whether anything is recorded at all: without an audit store or a usage store the
-    /// exchange path builds no event (no clock read, no id, no allocation).
-    pub(crate) fn is_off(&self) -> bool {
-        self.recorder.is_none() && self.usage.is_none()
+    /// What the outcome of an exchange leaves in this trail, so that the exchange path builds
+    /// nothing that is not kept: no clock read, address string or [`AuditEvent`] (with its id and
+    /// copies of the key id) for a trail that would drop it.
+    pub(crate) fn exchange_needs(&self, succeeded: bool) -> ExchangeNeeds {
+        ExchangeNeeds {
+            last_use: succeeded && self.usage.is_some(),
+            event: self.recorder.is_some(),
+        }
     }
 
     pub(crate) fn record(&self, event: AuditEvent) {
@@ -76,6 +80,22 @@ impl Trail {
         if let Some(usage) = &self.usage {
             usage.touch(key_id, now, client);
         }
+    }
+}
+
+/// What one exchange leaves in a [`Trail`] ([`Trail::exchange_needs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ExchangeNeeds {
+    /// A last use to note: the exchange succeeded and there is a usage store.
+    pub(crate) last_use: bool,
+    /// An audit event to record: there is an audit store (for a failure as for a success).
+    pub(crate) event: bool,
+}
+
+impl ExchangeNeeds {
+    /// Nothing to note and nothing to record.
+    pub(crate) fn is_nothing(self) -> bool {
+        !self.last_use && !self.event
     }
 }
 

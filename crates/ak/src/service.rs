@@ -198,18 +198,24 @@ impl AccessKeys {
         options: &ExchangeOptions,
     ) -> Result<ExchangeResponse, ExchangeError> {
         let result = self.exchange_unrecorded(presented, options);
-        if self.trail.is_off() {
+        let needs = self.trail.exchange_needs(result.is_ok());
+        if needs.is_nothing() {
             return result;
         }
         let now_ms = self.manager.clock().now_millis();
         let client = options.client_ip.map(|ip| ip.to_string());
+        if needs.last_use
+            && let Ok(response) = &result
+        {
+            self.trail
+                .touch(&response.key_id, now_ms.div_euclid(1000), client.as_deref());
+        }
+        if !needs.event {
+            return result;
+        }
         let event = match &result {
-            Ok(response) => {
-                self.trail
-                    .touch(&response.key_id, now_ms.div_euclid(1000), client.as_deref());
-                AuditEvent::new(actions::ACCESS_KEY_EXCHANGE, response.key_id.clone(), now_ms)
-                    .with_keys([response.key_id.clone()])
-            }
+            Ok(response) => AuditEvent::new(actions::ACCESS_KEY_EXCHANGE, response.key_id.clone(), now_ms)
+                .with_keys([response.key_id.clone()]),
             Err(error) => {
                 // The key id only when the presented key parsed: never arbitrary presented text.
                 let id = ak_core::key_format::presented_key_id(presented);
@@ -255,7 +261,7 @@ impl AccessKeys {
         let authenticated = self.manager.authenticate_at(presented, options.client_ip, now)?;
         let mut claims = session_claims(
             &self.issuer,
-            &authenticated,
+            authenticated,
             options,
             now,
             self.session_timeout_secs,

@@ -44,12 +44,7 @@ pub(crate) async fn exchange(
     };
     let keys = Arc::clone(state.keys.inner());
     let result = verified(&state, client, secret, move |secret| {
-        keys.exchange(secret, &options)
-            .map(|response| ExchangeResponseBody {
-                key_id: response.key_id.clone(),
-                session_jwt: response.session_jwt.clone(),
-                expiration: response.expiration,
-            })
+        keys.exchange(secret, &options).map(ExchangeResponseBody::from)
     })
     .await;
     let logged = Logged {
