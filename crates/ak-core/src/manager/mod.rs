@@ -185,7 +185,8 @@ impl KeyManagerBuilder {
         let store = self.store.ok_or(ConfigError::MissingStore)?;
         validate_prefix(&self.prefix)?;
         let hasher = SecretHasher::new(self.hash_params)?;
-        let decoy = DecoyRecord::new(hasher.decoy_hashes().0, hasher.decoy_hashes().1);
+        let (current, previous) = hasher.decoy_hashes();
+        let decoy = DecoyRecord::new(current, previous);
         Ok(KeyManager {
             store,
             clock: self.clock,
