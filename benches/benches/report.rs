@@ -1019,14 +1019,17 @@ fn main() {
     println!("{}", ak_benches::table(&rows));
     println!(
         "{} mode, {} keys per large store; {} pairs of batches per row, from {} processes of {} \
-         pairs (each side's batch the fastest of {} sub-batches); figures are medians per \
-         operation, ratios the median of the per-pair ratios; total {:.0} s",
+         pairs (each side's batch the fastest of {} sub-batches; the HTTP rows: {} pairs of \
+         {}-second wrk rounds); figures are medians per operation, ratios the median of the \
+         per-pair ratios; total {:.0} s",
         if plan.quick { "quick" } else { "full" },
         plan.big,
         plan.replicates * plan.schedule.pairs,
         plan.replicates,
         plan.schedule.pairs,
         plan.schedule.repeats,
+        plan.replicates * plan.http.rounds,
+        plan.http.round.as_secs(),
         started.elapsed().as_secs_f64()
     );
     if section("postgres") && pg.is_none() {
