@@ -24,7 +24,7 @@ use ak::{
     KeySet, KeyStatus, KeyStore, KeyTenant, MemoryKeyStore, RoleCatalog, SearchQuery, SessionClaims,
     SigningKey, SledKeyStore, SqliteKeyStore,
 };
-use ak_benches::{Measurement, Row, Schedule, Target, alternating, per_op_ns};
+use ak_benches::{Measurement, Row, Schedule, Target, alternating, per_op_ns, scaled_by_reference};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::Signer;
@@ -778,11 +778,7 @@ fn throughput_row(plan: Plan, backend: &Backend, rows: &mut Vec<Measurement>) {
     );
     let [exchange_two, exchange_one, sign_two, sign_one] = [0, 1, 2, 3].map(|i| &batches[i]);
     // Per pair: the 2-thread time the exchange would take if the machine scaled like 2 CPUs.
-    let scaled: Vec<f64> = exchange_two
-        .iter()
-        .zip(sign_one.iter().zip(sign_two))
-        .map(|(two, (sign_one, sign_two))| two * sign_one / (2.0 * sign_two))
-        .collect();
+    let scaled = scaled_by_reference(exchange_two, sign_one, sign_two);
     let name = backend.name;
     rows.push(Measurement::new(
         format!("exchange throughput, 2 threads vs 1, {name}, scaled by the machine's own 2-thread speed-up"),

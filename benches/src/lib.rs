@@ -42,7 +42,7 @@ mod stats;
 mod table;
 pub mod wrk;
 
-pub use measure::{Schedule, alternating, per_op_ns};
+pub use measure::{Schedule, alternating, per_op_ns, scaled_by_reference};
 pub use measurement::Measurement;
 pub use row::{Baseline, Row, Target, Unit, Verdict, judge};
 pub use stats::{Spread, median, quantile};

@@ -58,6 +58,19 @@ pub fn alternating(schedule: Schedule, runs: &mut [&mut dyn FnMut() -> f64]) -> 
     samples
 }
 
+/// Per pair, the 2-way time per operation `two` would take where the reference scaled like two
+/// CPUs: `two[i] × reference_one[i] / (2 × reference_two[i])`.
+///
+/// Against the 1-way batches of the same figure this gives the figure's speed-up divided by the
+/// reference's, times 2: the machine's own scaling, measured in the same pair by a reference
+/// that shares nothing between its threads, is taken out of the figure's.
+pub fn scaled_by_reference(two: &[f64], reference_one: &[f64], reference_two: &[f64]) -> Vec<f64> {
+    two.iter()
+        .zip(reference_one.iter().zip(reference_two))
+        .map(|(two, (one, reference_two))| two * one / (2.0 * reference_two))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +115,14 @@ mod tests {
         let ns = per_op_ns(10, || calls += 1);
         assert_eq!(calls, 10);
         assert!(ns >= 0.0);
+    }
+
+    #[test]
+    fn scaling_takes_the_reference_speed_up_out_pair_by_pair() {
+        // Pair 1: the reference scales 1.6x (100 -> 62.5), the figure 1.2x (60 -> 50): scaled
+        // 1.5x. Pair 2: the reference scales perfectly, so the figure is left as it is.
+        let scaled = scaled_by_reference(&[50.0, 30.0], &[100.0, 100.0], &[62.5, 50.0]);
+        assert_eq!(scaled, vec![40.0, 30.0]);
+        assert_eq!(60.0 / scaled[0], 1.5);
     }
 }

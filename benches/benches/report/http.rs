@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use ak::{AccessKeys, CreateKey, KeySet, ManagementKeys, SigningKey, SqliteKeyStore};
 use ak_benches::wrk::{self, WRK_SCRIPT};
-use ak_benches::{Measurement, Schedule, Target, alternating};
+use ak_benches::{Measurement, Schedule, Target, alternating, scaled_by_reference};
 use ak_server::ServerConfig;
 use axum::Json;
 use axum::http::HeaderMap;
@@ -210,11 +210,7 @@ pub(crate) fn http_rows(plan: HttpPlan, root: &Path, rows: &mut Vec<Measurement>
     );
     let [two_workers, bare_two, one_worker, bare_one] = [0, 1, 2, 3].map(|i| &batches[i]);
     // Per pair: ak's 2-worker time per request where the bare handler scaled like 2 CPUs.
-    let scaled: Vec<f64> = two_workers
-        .iter()
-        .zip(bare_one.iter().zip(bare_two))
-        .map(|(two, (bare_one, bare_two))| two * bare_one / (2.0 * bare_two))
-        .collect();
+    let scaled = scaled_by_reference(two_workers, bare_one, bare_two);
     rows.push(Measurement::new(
         format!(
             "exchange over HTTP, {CONNECTIONS} keep-alive connections, SQLite, 2 workers (time per request)"
